@@ -1,0 +1,40 @@
+#include "core/json.hpp"
+
+#include <cmath>
+
+namespace pincer::core {
+
+std::optional<int64_t> get_int(const json::object& o, std::string_view key) {
+    auto it = o.find(key);
+    if (it == o.end()) return std::nullopt;
+    const auto& v = it->value();
+    if (v.is_int64()) return v.get_int64();
+    if (v.is_uint64() && v.get_uint64() <= uint64_t(INT64_MAX)) return int64_t(v.get_uint64());
+    if (v.is_double()) {
+        double d = v.get_double();
+        if (std::isfinite(d) && std::floor(d) == d && std::fabs(d) < 9.2e18) return int64_t(d);
+    }
+    return std::nullopt;
+}
+
+std::optional<bool> get_bool(const json::object& o, std::string_view key) {
+    auto it = o.find(key);
+    if (it == o.end() || !it->value().is_bool()) return std::nullopt;
+    return it->value().get_bool();
+}
+
+const json::value* find_path(const json::value& root, std::string_view dotted) {
+    const json::value* cur = &root;
+    while (!dotted.empty()) {
+        auto dot = dotted.find('.');
+        auto part = dotted.substr(0, dot);
+        if (!cur->is_object()) return nullptr;
+        auto it = cur->get_object().find(part);
+        if (it == cur->get_object().end()) return nullptr;
+        cur = &it->value();
+        dotted = dot == std::string_view::npos ? std::string_view{} : dotted.substr(dot + 1);
+    }
+    return cur;
+}
+
+}  // namespace pincer::core

@@ -1,0 +1,38 @@
+#pragma once
+/// Thin conveniences over Boost.JSON used across layers.
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/string.hpp>
+#include <boost/json/value.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace pincer {
+namespace json = boost::json;
+}
+
+namespace pincer::core {
+
+/// The string at `key`, or nullptr when absent or not a string.
+inline const json::string* get_string(const json::object& o, std::string_view key) {
+    auto it = o.find(key);
+    return (it != o.end() && it->value().is_string()) ? &it->value().get_string() : nullptr;
+}
+inline const json::object* get_object(const json::object& o, std::string_view key) {
+    auto it = o.find(key);
+    return (it != o.end() && it->value().is_object()) ? &it->value().get_object() : nullptr;
+}
+inline const json::array* get_array(const json::object& o, std::string_view key) {
+    auto it = o.find(key);
+    return (it != o.end() && it->value().is_array()) ? &it->value().get_array() : nullptr;
+}
+/// An integral number at `key` (doubles with no fraction count), else nullopt.
+std::optional<int64_t> get_int(const json::object& o, std::string_view key);
+std::optional<bool> get_bool(const json::object& o, std::string_view key);
+inline std::string_view sv(const json::string& s) { return {s.data(), s.size()}; }
+
+/// Follows a dotted path ("gateway.auth.token") through nested objects.
+const json::value* find_path(const json::value& root, std::string_view dotted);
+
+}  // namespace pincer::core

@@ -1,0 +1,67 @@
+#include "dispatch/broadcaster.hpp"
+
+#include <boost/json/serialize.hpp>
+
+#include <algorithm>
+
+#include "core/scopes.hpp"
+
+namespace pincer::dispatch {
+
+std::shared_ptr<const std::string> event_body(std::string_view event, const json::value& payload,
+                                              const json::value& state_version) {
+    std::string out = R"({"type":"event","event":)";
+    out += json::serialize(json::string_view(event.data(), event.size()));
+    out += R"(,"payload":)";
+    out += json::serialize(payload);
+    if (!state_version.is_null()) {
+        out += R"(,"stateVersion":)";
+        out += json::serialize(state_version);
+    }
+    return std::make_shared<const std::string>(std::move(out));
+}
+
+void Broadcaster::add(const std::shared_ptr<Connection>& conn) { conns_.push_back(conn); }
+
+void Broadcaster::remove(const Connection* conn) {
+    auto it = std::find_if(conns_.begin(), conns_.end(), [&](const auto& c) { return c.get() == conn; });
+    if (it == conns_.end()) return;
+    // Order does not matter for fan-out; swap-and-pop keeps removal O(1).
+    std::swap(*it, conns_.back());
+    conns_.pop_back();
+}
+
+bool Broadcaster::deliver(Connection& conn, const std::shared_ptr<const std::string>& body, bool drop_if_slow) {
+    const int64_t seq = conn.state.next_seq++;
+    if (conn.buffered_bytes() > max_buffered_) {
+        if (!drop_if_slow) conn.close(1008, "slow consumer");
+        return false;
+    }
+    std::string tail = R"(,"seq":)";
+    tail += std::to_string(seq);
+    tail += '}';
+    conn.send(OutboundFrame{body, std::move(tail)});
+    return true;
+}
+
+size_t Broadcaster::broadcast(std::string_view event, const json::value& payload, const BroadcastOptions& opts) {
+    if (conns_.empty()) return 0;
+    auto body = event_body(event, payload, opts.state_version);
+    size_t delivered = 0;
+    // Copy: a slow-consumer close may re-enter remove() through the transport.
+    auto targets = conns_;
+    for (const auto& c : targets) {
+        if (c->state.phase != ConnPhase::connected) continue;
+        if (!core::event_allowed(event, c->state.role, c->state.scopes)) continue;
+        if (deliver(*c, body, opts.drop_if_slow)) ++delivered;
+    }
+    return delivered;
+}
+
+bool Broadcaster::send_to(Connection& conn, std::string_view event, const json::value& payload,
+                          const BroadcastOptions& opts) {
+    if (!core::event_allowed(event, conn.state.role, conn.state.scopes)) return false;
+    return deliver(conn, event_body(event, payload, opts.state_version), opts.drop_if_slow);
+}
+
+}  // namespace pincer::dispatch

@@ -1,0 +1,21 @@
+#pragma once
+/// How dispatch code schedules work without knowing Asio: everything that touches connections
+/// runs on the network thread; anything that may block (disk, SQLite) runs on the blocking pool
+/// and posts its result back.
+#include <cstdint>
+#include <functional>
+
+namespace pincer::dispatch {
+
+class EventLoop {
+public:
+    virtual ~EventLoop() = default;
+    /// Runs `fn` on the network thread (safe to call from any thread).
+    virtual void post(std::function<void()> fn) = 0;
+    /// Runs `fn` on the blocking-work pool.
+    virtual void post_blocking(std::function<void()> fn) = 0;
+    /// Runs `fn` on the network thread after `delay_ms`.
+    virtual void post_after(int64_t delay_ms, std::function<void()> fn) = 0;
+};
+
+}  // namespace pincer::dispatch

@@ -1,0 +1,33 @@
+#include "methods/all.hpp"
+
+#include <boost/json/serialize.hpp>
+
+#include "methods/logs.hpp"
+#include "methods/system.hpp"
+
+namespace pincer::methods {
+
+void register_all(dispatch::MethodTable& table, Services& s) {
+    register_health(table, *s.health);
+    register_system(table, SystemDeps{s.gateway, s.system_events});
+    register_config(table, s.gateway, *s.config);
+    auto file = s.log_file;
+    register_logs(table, s.gateway.loop(), [file] { return file; });
+}
+
+std::vector<dispatch::HttpRoute> http_routes(dispatch::Gateway& gateway) {
+    auto live = [](const dispatch::HttpRequestView&) {
+        return dispatch::HttpReply{200, "application/json; charset=utf-8", R"({"ok":true,"status":"live"})", {}};
+    };
+    auto ready = [&gateway](const dispatch::HttpRequestView& req) {
+        json::object body{{"ready", true}, {"failing", json::array{}}};
+        // Details only for local callers, as the reference does.
+        if (req.loopback) body["uptimeMs"] = gateway.uptime_ms();
+        return dispatch::HttpReply{200, "application/json; charset=utf-8", json::serialize(body), {}};
+    };
+    const std::vector<std::string> get_head = {"GET", "HEAD"};
+    return {{"/healthz", get_head, live}, {"/health", get_head, live}, {"/readyz", get_head, ready},
+            {"/ready", get_head, ready}};
+}
+
+}  // namespace pincer::methods

@@ -1,0 +1,375 @@
+// Listener, HTTP routes and WebSocket sessions over Boost.Beast with C++20 coroutines. One
+// coroutine per socket owns the reads; a second one per WebSocket drains the write queue, so
+// handlers and broadcasts only ever append to the queue.
+#include "transport/net_server.hpp"
+
+#include <boost/asio.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <spdlog/spdlog.h>
+
+#include <deque>
+#include <list>
+
+namespace pincer::transport {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+using tcp = asio::ip::tcp;
+using asio::awaitable;
+using asio::use_awaitable;
+
+namespace {
+
+constexpr auto kNoThrow = asio::as_tuple(use_awaitable);
+
+class AsioLoop final : public dispatch::EventLoop {
+public:
+    AsioLoop(asio::io_context& ioc, unsigned threads) : ioc_(ioc), pool_(threads) {}
+    ~AsioLoop() override { pool_.join(); }
+    void post(std::function<void()> fn) override { asio::post(ioc_, std::move(fn)); }
+    void post_blocking(std::function<void()> fn) override { asio::post(pool_, std::move(fn)); }
+    void post_after(int64_t delay_ms, std::function<void()> fn) override {
+        auto timer = std::make_shared<asio::steady_timer>(ioc_, std::chrono::milliseconds(delay_ms));
+        timer->async_wait([timer, fn = std::move(fn)](beast::error_code ec) {
+            if (!ec) fn();
+        });
+    }
+
+private:
+    asio::io_context& ioc_;
+    asio::thread_pool pool_;
+};
+
+bool is_loopback(const asio::ip::address& a) {
+    if (a.is_loopback()) return true;
+    return a.is_v6() && a.to_v6().is_v4_mapped() &&
+           asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()).is_loopback();
+}
+
+std::string ip_string(const asio::ip::address& a) {
+    if (a.is_v6() && a.to_v6().is_v4_mapped())
+        return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()).to_string();
+    return a.to_string();
+}
+
+// A WebSocket client as dispatch sees it.
+class WsConnection final : public dispatch::Connection, public std::enable_shared_from_this<WsConnection> {
+public:
+    WsConnection(websocket::stream<beast::tcp_stream> ws, dispatch::Gateway& gw)
+        : ws_(std::move(ws)), gateway_(gw), wake_(ws_.get_executor()), handshake_timer_(ws_.get_executor()) {
+        wake_.expires_at(asio::steady_timer::time_point::max());
+    }
+
+    void send(dispatch::OutboundFrame frame) override {
+        if (closing_) return;
+        buffered_ += frame.size();
+        queue_.push_back(std::move(frame));
+        wake_.cancel();
+    }
+
+    void close(int code, std::string_view reason) override {
+        if (closing_) return;
+        closing_ = true;
+        close_code_ = code;
+        close_reason_ = std::string(reason);
+        wake_.cancel();
+    }
+
+    uint64_t buffered_bytes() const override { return buffered_; }
+
+    void on_authenticated(uint64_t max_payload) override {
+        ws_.read_message_max(max_payload);
+        handshake_timer_.cancel();
+    }
+
+    awaitable<void> run(http::request<http::string_body> req) {
+        auto self = shared_from_this();
+        ws_.auto_fragment(false);
+        ws_.read_message_max(gateway_.limits().max_preauth_payload);
+        websocket::stream_base::timeout opts{};
+        opts.handshake_timeout = std::chrono::seconds(10);
+        // Beast pings after half the idle timeout without traffic: a 25 s ping, as the reference.
+        opts.idle_timeout = std::chrono::milliseconds(gateway_.limits().ws_ping_interval_ms * 2);
+        opts.keep_alive_pings = true;
+        ws_.set_option(opts);
+        ws_.set_option(websocket::stream_base::decorator(
+            [](websocket::response_type& res) { res.set(http::field::server, "pincer"); }));
+        beast::get_lowest_layer(ws_).expires_never();
+        auto [ec] = co_await ws_.async_accept(req, kNoThrow);
+        if (ec) co_return;
+        gateway_.on_open(self);
+        arm_handshake_timer();
+        asio::co_spawn(ws_.get_executor(), write_loop(self), asio::detached);
+        beast::flat_buffer buffer;
+        for (;;) {
+            auto [rec, n] = co_await ws_.async_read(buffer, kNoThrow);
+            if (rec) break;
+            if (!closing_) {
+                auto data = buffer.cdata();
+                gateway_.on_message(self, std::string_view(static_cast<const char*>(data.data()), data.size()));
+            }
+            buffer.consume(buffer.size());
+            // A 25 MiB frame must not pin 25 MiB for the life of the connection.
+            if (buffer.capacity() > 64 * 1024) buffer = beast::flat_buffer();
+        }
+        read_done_ = true;
+        handshake_timer_.cancel();
+        gateway_.on_close(self);
+        closing_ = true;
+        wake_.cancel();
+    }
+
+private:
+    void arm_handshake_timer() {
+        handshake_timer_.expires_after(std::chrono::milliseconds(gateway_.limits().handshake_timeout_ms));
+        std::weak_ptr<WsConnection> weak = shared_from_this();
+        handshake_timer_.async_wait([weak](beast::error_code ec) {
+            if (ec) return;
+            if (auto c = weak.lock(); c && c->state.phase != dispatch::ConnPhase::connected) c->close(1000, "");
+        });
+    }
+
+    awaitable<void> write_loop(std::shared_ptr<WsConnection> self) {
+        for (;;) {
+            while (!queue_.empty()) {
+                auto& f = queue_.front();
+                std::array<asio::const_buffer, 2> bufs{asio::buffer(*f.body), asio::buffer(f.tail)};
+                auto [ec, n] = co_await ws_.async_write(bufs, kNoThrow);
+                buffered_ -= f.size();
+                queue_.pop_front();
+                if (ec) {
+                    closing_ = true;
+                    beast::get_lowest_layer(ws_).close();
+                    co_return;
+                }
+            }
+            if (closing_) break;
+            auto [ec] = co_await wake_.async_wait(kNoThrow);
+            (void)ec;  // cancelled = new work or a close request
+        }
+        if (!read_done_) {
+            websocket::close_reason cr(static_cast<websocket::close_code>(close_code_), close_reason_);
+            beast::get_lowest_layer(ws_).expires_after(std::chrono::seconds(2));
+            co_await ws_.async_close(cr, kNoThrow);
+            beast::get_lowest_layer(ws_).close();
+        }
+    }
+
+    websocket::stream<beast::tcp_stream> ws_;
+    dispatch::Gateway& gateway_;
+    std::deque<dispatch::OutboundFrame> queue_;
+    uint64_t buffered_ = 0;
+    asio::steady_timer wake_;
+    asio::steady_timer handshake_timer_;
+    bool closing_ = false;
+    bool read_done_ = false;
+    int close_code_ = 1000;
+    std::string close_reason_;
+};
+
+http::response<http::string_body> make_reply(const HttpReply& r, unsigned version, bool keep_alive, bool head) {
+    http::response<http::string_body> res{static_cast<http::status>(r.status), version};
+    res.set(http::field::server, "pincer");
+    res.set(http::field::content_type, r.content_type);
+    for (const auto& [k, v] : r.headers) res.set(k, v);
+    res.keep_alive(keep_alive);
+    res.body() = r.body;
+    res.prepare_payload();
+    if (head) res.body().clear();
+    return res;
+}
+
+HttpReply text_reply(int status, std::string body) {
+    return HttpReply{status, "text/plain; charset=utf-8", std::move(body), {}};
+}
+
+}  // namespace
+
+std::unique_ptr<dispatch::EventLoop> make_event_loop(asio::io_context& ioc, unsigned blocking_threads) {
+    return std::make_unique<AsioLoop>(ioc, blocking_threads);
+}
+
+struct NetServer::Impl : std::enable_shared_from_this<Impl> {
+    asio::io_context& ioc;
+    dispatch::Gateway& gateway;
+    std::vector<HttpRoute> routes;
+    std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
+    std::list<std::weak_ptr<beast::tcp_stream>> preauth_streams;
+    size_t open = 0;
+    bool stopping = false;
+
+    Impl(asio::io_context& c, dispatch::Gateway& g, std::vector<HttpRoute> r)
+        : ioc(c), gateway(g), routes(std::move(r)) {}
+
+    awaitable<void> accept_loop(tcp::acceptor& acceptor) {
+        auto self = shared_from_this();
+        while (!stopping) {
+            auto [ec, socket] = co_await acceptor.async_accept(kNoThrow);
+            if (ec) {
+                if (ec == asio::error::operation_aborted || stopping) co_return;
+                // EMFILE and friends: back off briefly instead of spinning.
+                asio::steady_timer t(ioc, std::chrono::milliseconds(50));
+                co_await t.async_wait(kNoThrow);
+                continue;
+            }
+            if (open >= gateway.limits().max_connections) {
+                beast::error_code ignore;
+                socket.close(ignore);
+                continue;
+            }
+            socket.set_option(tcp::no_delay(true));
+            asio::co_spawn(ioc, session(std::move(socket)), asio::detached);
+        }
+    }
+
+    awaitable<void> session(tcp::socket socket) {
+        auto self = shared_from_this();
+        ++open;
+        struct Guard {
+            size_t& n;
+            ~Guard() { --n; }
+        } guard{open};
+        beast::error_code ec;
+        auto endpoint = socket.remote_endpoint(ec);
+        if (ec) co_return;
+        const std::string ip = ip_string(endpoint.address());
+        const bool loopback = is_loopback(endpoint.address());
+        auto stream = std::make_shared<beast::tcp_stream>(std::move(socket));
+        preauth_streams.push_back(stream);
+        auto it = std::prev(preauth_streams.end());
+        struct Untrack {
+            std::list<std::weak_ptr<beast::tcp_stream>>& l;
+            std::list<std::weak_ptr<beast::tcp_stream>>::iterator it;
+            bool active = true;
+            void release() {
+                if (active) l.erase(it);
+                active = false;
+            }
+            ~Untrack() { release(); }
+        } untrack{preauth_streams, it};
+        const auto& limits = gateway.limits();
+        beast::flat_buffer buffer;
+        for (;;) {
+            http::request_parser<http::string_body> parser;
+            parser.header_limit(limits.max_http_header_bytes);
+            parser.body_limit(limits.max_http_body_bytes);
+            stream->expires_after(std::chrono::seconds(30));
+            auto [rec, n] = co_await http::async_read(*stream, buffer, parser, kNoThrow);
+            if (rec == http::error::end_of_stream || rec == asio::error::eof || rec == beast::error::timeout ||
+                rec == asio::error::operation_aborted) {
+                break;
+            }
+            if (rec) {
+                const bool too_big = rec == http::error::header_limit || rec == http::error::body_limit ||
+                                     rec == http::error::buffer_overflow;
+                auto reply = too_big ? text_reply(413, "Payload Too Large") : text_reply(400, "Bad Request");
+                auto res = make_reply(reply, 11, false, false);
+                co_await http::async_write(*stream, res, kNoThrow);
+                break;
+            }
+            auto req = parser.release();
+            if (websocket::is_upgrade(req)) {
+                if (stopping) break;
+                if (!gateway.admit_preauth(ip)) {
+                    auto res = make_reply(text_reply(503, "Too many unauthenticated sockets"), req.version(), false,
+                                          false);
+                    co_await http::async_write(*stream, res, kNoThrow);
+                    break;
+                }
+                untrack.release();
+                auto conn = std::make_shared<WsConnection>(websocket::stream<beast::tcp_stream>(std::move(*stream)),
+                                                           gateway);
+                conn->state.remote_ip = ip;
+                conn->state.loopback = loopback;
+                ws_conns.push_back(conn);
+                auto wit = std::prev(ws_conns.end());
+                co_await conn->run(std::move(req));
+                ws_conns.erase(wit);
+                co_return;
+            }
+            HttpRequestView view;
+            view.method = std::string(req.method_string());
+            view.target = std::string(req.target());
+            view.path = view.target.substr(0, view.target.find('?'));
+            view.body = std::move(req.body());
+            view.remote_ip = ip;
+            view.loopback = loopback;
+            for (const auto& f : req) view.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+            HttpReply reply = route(view);
+            auto res = make_reply(reply, req.version(), req.keep_alive(), req.method() == http::verb::head);
+            auto [wec, wn] = co_await http::async_write(*stream, res, kNoThrow);
+            if (wec || !req.keep_alive()) break;
+        }
+        beast::error_code ignore;
+        stream->socket().shutdown(tcp::socket::shutdown_send, ignore);
+        stream->close();
+    }
+
+    HttpReply route(const HttpRequestView& req) {
+        for (const auto& r : routes) {
+            if (r.path != req.path) continue;
+            if (std::find(r.methods.begin(), r.methods.end(), req.method) == r.methods.end()) {
+                HttpReply reply = text_reply(405, "Method Not Allowed");
+                std::string allow;
+                for (const auto& m : r.methods) allow += (allow.empty() ? "" : ", ") + m;
+                reply.headers.emplace_back("Allow", allow);
+                return reply;
+            }
+            try {
+                return r.handler(req);
+            } catch (const std::exception& e) {
+                spdlog::error("http route {} failed: {}", r.path, e.what());
+                return text_reply(500, "Internal Server Error");
+            }
+        }
+        return text_reply(404, "Not Found");
+    }
+
+    std::list<std::shared_ptr<WsConnection>> ws_conns;
+};
+
+NetServer::NetServer(asio::io_context& ioc, dispatch::Gateway& gateway, std::vector<HttpRoute> routes)
+    : impl_(std::make_shared<Impl>(ioc, gateway, std::move(routes))) {}
+
+NetServer::~NetServer() = default;
+
+uint16_t NetServer::listen(const std::string& address, uint16_t port) {
+    beast::error_code ec;
+    auto addr = asio::ip::make_address(address, ec);
+    if (ec) throw std::runtime_error("invalid bind address '" + address + "': " + ec.message());
+    auto acceptor = std::make_unique<tcp::acceptor>(impl_->ioc);
+    tcp::endpoint ep(addr, port);
+    acceptor->open(ep.protocol(), ec);
+    if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor->bind(ep, ec);
+    if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) throw std::runtime_error("cannot listen on " + address + ":" + std::to_string(port) + ": " + ec.message());
+    uint16_t bound = acceptor->local_endpoint().port();
+    auto& ref = *acceptor;
+    impl_->acceptors.push_back(std::move(acceptor));
+    asio::co_spawn(impl_->ioc, impl_->accept_loop(ref), asio::detached);
+    return bound;
+}
+
+void NetServer::stop_accepting() {
+    impl_->stopping = true;
+    for (auto& a : impl_->acceptors) {
+        beast::error_code ignore;
+        a->close(ignore);
+    }
+    for (auto& w : impl_->preauth_streams) {
+        if (auto s = w.lock()) s->close();
+    }
+    for (auto& c : impl_->ws_conns) {
+        if (c->state.phase != dispatch::ConnPhase::connected) c->close(1012, "service restart");
+    }
+}
+
+size_t NetServer::open_sockets() const { return impl_->open; }
+
+}  // namespace pincer::transport
