@@ -27,6 +27,12 @@ for p in "${want[@]}"; do
   fi
 done
 
+# Node.js (test tooling only: the JSON5 differential test) may come from outside dpkg; take
+# Debian's only when no node is on PATH at all.
+if [[ "${1:-}" == "--test" ]] && ! command -v node >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+fi
+
 if ((${#missing[@]} == 0)); then
   exit 0
 fi
