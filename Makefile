@@ -47,7 +47,8 @@ asan: test-deps
 ## fuzz: build the libFuzzer targets and run each for FUZZ_SECONDS
 fuzz: test-deps
 	cmake -S . -B $(FUZZ_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DPINCER_FUZZ=ON -DPINCER_TESTS=OFF \
-	  -DPINCER_BENCH=OFF -DCMAKE_C_COMPILER=clang-19 -DCMAKE_CXX_COMPILER=clang++-19
+	  -DPINCER_BENCH=OFF -DCMAKE_C_COMPILER=clang-19 -DCMAKE_CXX_COMPILER=clang++-19 \
+	  -DCMAKE_CXX_FLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined"
 	cmake --build $(FUZZ_DIR) --target fuzz_targets -j $(JOBS)
 	bash tests/fuzz/run_all.sh $(FUZZ_DIR)/tests/fuzz $(FUZZ_SECONDS)
 

@@ -125,7 +125,7 @@ struct Worker {
     std::vector<std::shared_ptr<Conn>> conns;
     std::vector<uint32_t> latency_us;
     std::vector<uint32_t> handshake_us;
-    uint64_t ok_in_window = 0, ok_total = 0, events = 0, lost = 0;
+    uint64_t ok_in_window = 0, ok_total = 0, events = 0, event_bytes = 0, lost = 0;
     std::map<std::string, uint64_t> error_codes;
     std::map<std::string, uint64_t> handshake_failures;
     std::thread thread;
@@ -167,6 +167,13 @@ struct Conn : std::enable_shared_from_this<Conn> {
     }
 
     void on_frame(std::string_view text, Clock::time_point at) {
+        // Broadcast events (presence lists can be tens of KB each) would dominate our CPU if parsed;
+        // only responses need parsing.
+        if (text.find(R"("type":"res")") == std::string_view::npos) {
+            ++w.events;
+            w.event_bytes += text.size();
+            return;
+        }
         unsigned char scratch[4096];
         json::monotonic_resource mr(scratch, sizeof(scratch));
         boost::system::error_code ec;
@@ -492,7 +499,7 @@ int run_load(const Options& opt) {
     for (auto& w : workers) w->thread.join();
 
     std::vector<uint32_t> lat, hs;
-    uint64_t ok_window = 0, ok_total = 0, events = 0, lost = 0;
+    uint64_t ok_window = 0, ok_total = 0, events = 0, event_bytes = 0, lost = 0;
     std::map<std::string, uint64_t> errors, hs_failures;
     for (auto& w : workers) {
         lat.insert(lat.end(), w->latency_us.begin(), w->latency_us.end());
@@ -500,6 +507,7 @@ int run_load(const Options& opt) {
         ok_window += w->ok_in_window;
         ok_total += w->ok_total;
         events += w->events;
+        event_bytes += w->event_bytes;
         lost += w->lost;
         merge_into(errors, w->error_codes);
         merge_into(hs_failures, w->handshake_failures);
@@ -531,7 +539,8 @@ int run_load(const Options& opt) {
                   << " | " << opt.inflight << " | " << fmt_ms(hs_total_ms) << " / " << fmt_ms(hs_p50) << " / "
                   << fmt_ms(hs_p99) << " | " << (window_s > 0 ? rate : "–") << " | "
                   << (window_s > 0 ? fmt_ms(lat_p50) : "–") << " | " << (window_s > 0 ? fmt_ms(lat_p99) : "–") << " | "
-                  << (window_s > 0 ? fmt_ms(lat_max) : "–") << " | " << (errs.empty() ? "0" : errs) << " | ";
+                  << (window_s > 0 ? fmt_ms(lat_max) : "–") << " | " << (errs.empty() ? "0" : errs) << " | " << events
+                  << " (" << fmt_mb(static_cast<int64_t>(event_bytes / 1024)) << ") | ";
         if (opt.server_pid) {
             std::cout << fmt_mb(mem_before.rss_kb) << " → " << fmt_mb(mem_connected.rss_kb) << " → "
                       << fmt_mb(mem_after.rss_kb) << " | ";
@@ -569,6 +578,7 @@ int run_load(const Options& opt) {
                          {"unanswered", unanswered},
                          {"lostOnDisconnect", lost},
                          {"events", events},
+                         {"eventBytes", event_bytes},
                          {"loadgenRssKb", self_mem.rss_kb}};
         json::object e, hf;
         for (const auto& [k, v] : errors) e[k] = v;
@@ -606,7 +616,8 @@ int run_load(const Options& opt) {
                 std::cout << "unanswered   " << unanswered << " after drain, " << lost << " lost on disconnect\n";
             }
         }
-        std::cout << "events       " << events << " received\n";
+        std::cout << "events       " << events << " received (" << fmt_mb(static_cast<int64_t>(event_bytes / 1024))
+                  << ")\n";
         if (opt.server_pid) {
             std::cout << "server RSS   before " << fmt_mb(mem_before.rss_kb) << " → connected "
                       << fmt_mb(mem_connected.rss_kb) << " → after " << fmt_mb(mem_after.rss_kb) << " (HWM "
@@ -669,10 +680,10 @@ int main(int argc, char** argv) {
     app.add_option("--label", opt.label, "Scenario label for --md (default: the method)");
     CLI11_PARSE(app, argc, argv);
     if (opt.md_header) {
-        std::cout
-            << "| scenario | N | active | k | handshakes total / p50 / p99 | ok req/s | p50 | p99 | max | errors | "
-               "server RSS before → connected → after | server KB/conn |\n"
-               "| --- | --: | --: | --: | --- | --: | --: | --: | --: | --- | --- | --: |\n";
+        std::cout << "| scenario | N | active | k | handshakes total / p50 / p99 | ok req/s | p50 | p99 | max | errors "
+                     "| events | "
+                     "server RSS before → connected → after | server KB/conn |\n"
+                     "| --- | --: | --: | --: | --- | --: | --: | --: | --: | --- | --: | --- | --: |\n";
         return 0;
     }
 

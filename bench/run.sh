@@ -5,7 +5,11 @@
 #   quick: 3 s per scenario and 2,000 instead of 10,000 connections.
 # Env:   PINCER_BIN, LOADGEN_BIN, DURATION (s, default 10), BIG_N (default 10000), BIG_ACTIVE (default 50),
 #        HOLD (s idle after the big handshake, default 5), THREADS (loadgen threads, default 1),
-#        METHOD (default health).
+#        METHOD (default health), CLIENT (client.id:client.mode for the N=1..500 scenarios, default
+#        gateway-client:backend as in the reference figures), BIG_CLIENT (for the big scenario, default
+#        cli:cli: backend clients are tracked in presence, and each connect broadcasts the whole presence
+#        list to every client, which is quadratic at 10,000 connections; set it to gateway-client:backend
+#        to measure exactly that).
 # The load generator and the server share the machine; compare runs on the same host only.
 set -euo pipefail
 
@@ -18,6 +22,8 @@ big_active=${BIG_ACTIVE:-50}
 hold=${HOLD:-5}
 threads=${THREADS:-1}
 method=${METHOD:-health}
+client=${CLIENT:-gateway-client:backend}
+big_client=${BIG_CLIENT:-cli:cli}
 if [[ ${1:-} == quick ]]; then
     duration=3
     big_n=2000
@@ -62,26 +68,25 @@ start_server() {
     sleep 1  # let start-up allocations settle before the "before" RSS sample
 }
 
-# scenario LABEL N K [extra loadgen args...]
+# scenario LABEL CLIENT_ID:MODE N K [extra loadgen args...]
 scenario() {
-    local label=$1 n=$2 k=$3
-    shift 3
+    local label=$1 who=$2 n=$3 k=$4
+    shift 4
     start_server
     "$loadgen" --url "ws://127.0.0.1:$port/" --token "$token" --method "$method" -c "$n" -k "$k" \
-        -d "$duration" --threads "$threads" --server-pid "$pid" --md --label "$label" "$@" ||
-        echo "| $label | $n | – | $k | loadgen failed (exit $?) | | | | | | | |"
+        -d "$duration" --threads "$threads" --server-pid "$pid" --client-id "${who%%:*}" --client-mode "${who#*:}" \
+        --md --label "$label" "$@" ||
+        echo "| $label | $n | – | $k | loadgen failed (exit $?) | | | | | | | | |"
     stop_server
 }
 
 echo "Pincer $method load, ${duration} s per scenario, $(nproc) cores, loadgen threads=$threads ($(date -u +%Y-%m-%dT%H:%MZ))"
 echo
 "$loadgen" --md-header
-scenario "$method" 1 1
-scenario "$method" 1 4
-scenario "$method" 50 1
-scenario "$method" 50 4
-scenario "$method" 500 1
-scenario "$method" 500 4
-scenario "$big_n idle + $big_active active" "$big_n" 1 --active "$big_active" --hold "$hold"
+for nk in "1 1" "1 4" "50 1" "50 4" "500 1" "500 4"; do
+    # shellcheck disable=SC2086
+    scenario "$method ($client)" "$client" $nk
+done
+scenario "$big_n idle + $big_active active ($big_client)" "$big_client" "$big_n" 1 --active "$big_active" --hold "$hold"
 echo
 echo "Command: bench/run.sh $*"

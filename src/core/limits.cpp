@@ -37,6 +37,8 @@ std::optional<std::string> apply_limits_config(const json::value& root, Limits& 
     if (auto e = read_int(lim, p, "maxPendingHandshakeFrames", l.max_pending_handshake_frames, 0, 10'000)) return e;
     if (auto e = read_int(lim, p, "maxUnauthorizedCalls", l.max_unauthorized_calls, 1, 1'000'000)) return e;
     if (auto e = read_int(lim, p, "healthRefreshMs", l.health_refresh_ms, 1000, 86'400'000)) return e;
+    if (auto e = read_int(lim, p, "presenceBroadcastIntervalMs", l.presence_broadcast_interval_ms, 0, 60'000))
+        return e;
     if (auto e = read_int(lim, p, "wsPingIntervalMs", l.ws_ping_interval_ms, 1000, 3'600'000)) return e;
     if (auto e = read_int(lim, p, "maxHttpHeaderBytes", l.max_http_header_bytes, 1024, 1 << 20)) return e;
     if (auto e = read_int(lim, p, "maxHttpBodyBytes", l.max_http_body_bytes, 1024, 1 << 30)) return e;

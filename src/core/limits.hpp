@@ -30,6 +30,9 @@ struct Limits {
     int64_t tick_interval_ms = 30'000;
     /// Interval of the cached health refresh and its `health` broadcast.
     int64_t health_refresh_ms = 60'000;
+    /// Presence changes are broadcast at most this often (leading and trailing edge), so a burst
+    /// of connects costs one fan-out of the presence list, not one per connect.
+    int64_t presence_broadcast_interval_ms = 1'000;
     /// WebSocket-level ping interval after the handshake.
     int64_t ws_ping_interval_ms = 25'000;
     /// Failed shared-secret attempts per client IP within `auth_window_ms` before lock-out.

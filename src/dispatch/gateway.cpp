@@ -240,6 +240,19 @@ json::object Gateway::state_version() const {
 }
 
 void Gateway::broadcast_presence() {
+    if (presence_broadcast_pending_) return;
+    const int64_t now = clock_.now_ms();
+    const int64_t next = last_presence_broadcast_ms_ + limits_.presence_broadcast_interval_ms;
+    if (now >= next) return send_presence_now();
+    presence_broadcast_pending_ = true;
+    loop_.post_after(next - now, [this] {
+        presence_broadcast_pending_ = false;
+        send_presence_now();
+    });
+}
+
+void Gateway::send_presence_now() {
+    last_presence_broadcast_ms_ = clock_.now_ms();
     BroadcastOptions opts;
     opts.drop_if_slow = true;
     opts.state_version = state_version();

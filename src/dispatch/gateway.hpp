@@ -72,6 +72,8 @@ public:
     int64_t health_version() const { return health_version_; }
     /// Broadcasts `health` with the current stateVersion (bumps the health version).
     void broadcast_health(const json::value& summary);
+    /// Broadcasts `presence` now, or once at the end of the current presence interval when one
+    /// went out less than `presence_broadcast_interval_ms` ago.
     void broadcast_presence();
     json::object state_version() const;
 
@@ -90,6 +92,7 @@ private:
     void dispatch(const std::shared_ptr<Connection>& conn, core::RequestFrame req);
     void reply_error(Connection& conn, std::string_view id, const core::RpcError& e);
     void count_unauthorized(Connection& conn);
+    void send_presence_now();
 
     EventLoop& loop_;
     const core::Clock& clock_;
@@ -108,6 +111,8 @@ private:
     std::unordered_map<const Connection*, uint64_t> conn_auth_generation_;
     std::function<json::value()> health_provider_;
     int64_t health_version_ = 1;
+    int64_t last_presence_broadcast_ms_ = INT64_MIN / 2;
+    bool presence_broadcast_pending_ = false;
 };
 
 }  // namespace pincer::dispatch

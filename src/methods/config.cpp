@@ -187,8 +187,12 @@ void register_config(dispatch::MethodTable& table, dispatch::Gateway& gateway, C
                                               if (writes && !out.contains("noop")) {
                                                   // Re-read what is on disk now and apply it live.
                                                   auto r = service.store().load();
-                                                  gateway.loop().post([&service, cfg = r.parsed] {
-                                                      service.notify_applied(cfg);
+                                                  // Posted twice: reply_from_pool posts the response
+                                                  // right after this task, so the caller gets its
+                                                  // answer before an auth change closes it (4001).
+                                                  gateway.loop().post([&gateway, &service, cfg = r.parsed] {
+                                                      gateway.loop().post(
+                                                          [&service, cfg] { service.notify_applied(cfg); });
                                                   });
                                               }
                                               return json::value(std::move(out));
