@@ -6,7 +6,7 @@ set -euo pipefail
 build_pkgs=(
   cmake make g++ pkg-config ninja-build
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  libssl-dev libsqlite3-dev sqlite3 zlib1g-dev
+  libssl-dev libsodium-dev libsqlite3-dev sqlite3 zlib1g-dev
   libhowardhinnant-date-dev tzdata libspdlog-dev libfmt-dev libcli11-dev
 )
 test_pkgs=(

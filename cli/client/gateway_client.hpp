@@ -65,10 +65,10 @@ struct ConnectError : std::runtime_error {
     std::string http_body;
 };
 
-/// An Ed25519 device key pair (OpenSSL EVP), as OpenClaw clients use to sign the connect challenge.
+/// An Ed25519 device key pair (libsodium), as OpenClaw clients use to sign the connect challenge.
 /// Cheap to copy: it holds the raw 32-byte private seed and public key.
 struct DeviceIdentity {
-    /// Fresh random key pair. Throws std::runtime_error if OpenSSL fails.
+    /// Fresh random key pair. Throws std::runtime_error if libsodium cannot initialise.
     static DeviceIdentity generate();
     /// Rebuilds the pair from a raw 32-byte private seed (for identities that persist across connects).
     static DeviceIdentity from_private_key(std::span<const uint8_t, 32> seed);

@@ -1,7 +1,6 @@
 #include "core/device_auth.hpp"
 
-#include <openssl/err.h>
-#include <openssl/evp.h>
+#include <sodium.h>
 
 #include <algorithm>
 #include <cstring>
@@ -19,14 +18,7 @@ constexpr std::string_view kPemEnd = "-----END PUBLIC KEY-----";
 constexpr std::array<uint8_t, 12> kEd25519SpkiPrefix = {0x30, 0x2a, 0x30, 0x05, 0x06, 0x03,
                                                         0x2b, 0x65, 0x70, 0x03, 0x21, 0x00};
 
-struct PkeyDeleter {
-    void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
-struct MdCtxDeleter {
-    void operator()(EVP_MD_CTX* p) const { EVP_MD_CTX_free(p); }
-};
-using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyDeleter>;
-using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, MdCtxDeleter>;
+
 
 bool is_ascii_space(unsigned char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
 
@@ -113,24 +105,10 @@ std::optional<PublicKey> parse_pem(std::string_view text) {
     return key;
 }
 
-PkeyPtr make_pkey(const PublicKey& key) {
-    PkeyPtr pkey(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, key.data(), key.size()));
-    if (!pkey) ERR_clear_error();
-    return pkey;
-}
-
-bool verify_with(EVP_PKEY* pkey, std::string_view message, std::span<const uint8_t> signature) {
-    if (pkey == nullptr || signature.size() != kEd25519SignatureBytes) return false;
-    MdCtxPtr ctx(EVP_MD_CTX_new());
-    if (!ctx) return false;
-    // Ed25519 is one-shot (PureEdDSA): no digest, and EVP_DigestVerify instead of Update/Final.
-    bool ok = EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, pkey) == 1 &&
-              EVP_DigestVerify(ctx.get(), signature.data(), signature.size(),
-                               reinterpret_cast<const unsigned char*>(message.data()), message.size()) == 1;
-    // A failed verify leaves entries on the thread's error queue; drop them so they can't be
-    // misattributed to a later, unrelated OpenSSL call on this thread.
-    if (!ok) ERR_clear_error();
-    return ok;
+bool verify_with(const PublicKey& key, std::string_view message, std::span<const uint8_t> signature) {
+    if (signature.size() != kEd25519SignatureBytes || sodium_init() < 0) return false;
+    return crypto_sign_verify_detached(signature.data(), reinterpret_cast<const unsigned char*>(message.data()),
+                                       message.size(), key.data()) == 0;
 }
 
 }  // namespace
@@ -173,9 +151,7 @@ std::string device_id_for(const PublicKey& key) {
 }
 
 bool verify_ed25519(const PublicKey& key, std::string_view message, std::span<const uint8_t> signature) {
-    if (signature.size() != kEd25519SignatureBytes) return false;
-    PkeyPtr pkey = make_pkey(key);
-    return verify_with(pkey.get(), message, signature);
+    return verify_with(key, message, signature);
 }
 
 DeviceSignatureVersion verify_device_signature(const PublicKey& key, std::string_view signature_text,
@@ -183,10 +159,8 @@ DeviceSignatureVersion verify_device_signature(const PublicKey& key, std::string
     if (signature_text.empty() || signature_text.size() > kMaxSignatureChars) return DeviceSignatureVersion::none;
     auto sig = util::base64_decode_any(signature_text);
     if (!sig || sig->size() != kEd25519SignatureBytes) return DeviceSignatureVersion::none;
-    PkeyPtr pkey = make_pkey(key);
-    if (!pkey) return DeviceSignatureVersion::none;
-    if (verify_with(pkey.get(), build_device_payload_v3(in), *sig)) return DeviceSignatureVersion::v3;
-    if (verify_with(pkey.get(), build_device_payload_v2(in), *sig)) return DeviceSignatureVersion::v2;
+    if (verify_with(key, build_device_payload_v3(in), *sig)) return DeviceSignatureVersion::v3;
+    if (verify_with(key, build_device_payload_v2(in), *sig)) return DeviceSignatureVersion::v2;
     return DeviceSignatureVersion::none;
 }
 

@@ -31,9 +31,14 @@ MethodSpec* MethodTable::find(std::string_view name) {
 }
 
 void reply_from_pool(EventLoop& loop, Responder reply, std::string what, std::function<json::value()> work) {
+    reply_from_pool_then(loop, std::move(reply), std::move(what),
+                         [work = std::move(work)] { return PoolResult{work(), {}}; });
+}
+
+void reply_from_pool_then(EventLoop& loop, Responder reply, std::string what, std::function<PoolResult()> work) {
     auto shared = std::make_shared<Responder>(std::move(reply));
     loop.post_blocking([&loop, shared, what = std::move(what), work = std::move(work)] {
-        std::optional<json::value> result;
+        std::optional<PoolResult> result;
         std::optional<core::RpcError> error;
         try {
             result = work();
@@ -45,7 +50,8 @@ void reply_from_pool(EventLoop& loop, Responder reply, std::string what, std::fu
         }
         loop.post([shared, result = std::move(result), error = std::move(error)]() mutable {
             if (error) return shared->fail(std::move(*error));
-            shared->ok(std::move(*result));
+            shared->ok(std::move(result->payload));
+            if (result->after_reply) result->after_reply();
         });
     });
 }

@@ -91,6 +91,14 @@ private:
 /// UNAVAILABLE naming `what`).
 void reply_from_pool(EventLoop& loop, Responder reply, std::string what, std::function<json::value()> work);
 
+/// What pool work hands back: the payload, and optionally a step to run on the network thread
+/// right after the reply is queued (e.g. applying a config that may close the caller's socket).
+struct PoolResult {
+    json::value payload;
+    std::function<void()> after_reply;
+};
+void reply_from_pool_then(EventLoop& loop, Responder reply, std::string what, std::function<PoolResult()> work);
+
 /// Convenience for handlers: reads validated params.
 std::string param_string(const json::object& p, std::string_view key, std::string_view fallback = {});
 std::optional<int64_t> param_int(const json::object& p, std::string_view key);

@@ -181,22 +181,17 @@ void register_config(dispatch::MethodTable& table, dispatch::Gateway& gateway, C
                                                                      dispatch::Responder reply) {
                 json::object params = call.params;
                 const int64_t now = gateway.clock().now_ms();
-                dispatch::reply_from_pool(gateway.loop(), std::move(reply), what,
-                                          [&gateway, &service, fn, params, now, writes] {
-                                              json::object out = fn(service, params, now);
-                                              if (writes && !out.contains("noop")) {
-                                                  // Re-read what is on disk now and apply it live.
-                                                  auto r = service.store().load();
-                                                  // Posted twice: reply_from_pool posts the response
-                                                  // right after this task, so the caller gets its
-                                                  // answer before an auth change closes it (4001).
-                                                  gateway.loop().post([&gateway, &service, cfg = r.parsed] {
-                                                      gateway.loop().post(
-                                                          [&service, cfg] { service.notify_applied(cfg); });
-                                                  });
-                                              }
-                                              return json::value(std::move(out));
-                                          });
+                dispatch::reply_from_pool_then(
+                    gateway.loop(), std::move(reply), what, [&service, fn, params, now, writes] {
+                        dispatch::PoolResult r{fn(service, params, now), {}};
+                        if (writes && !r.payload.as_object().contains("noop")) {
+                            // Apply what is on disk now, after the reply is queued: a caller whose
+                            // auth just changed still gets its answer before the 4001 close.
+                            json::value applied = service.store().load().parsed;
+                            r.after_reply = [&service, applied] { service.notify_applied(applied); };
+                        }
+                        return r;
+                    });
             });
         table.add(std::move(spec));
     }

@@ -84,13 +84,17 @@ public:
 
     void on_authenticated(uint64_t max_payload) override {
         ws_.read_message_max(max_payload);
+        authenticated_ = true;
         handshake_timer_.cancel();
     }
 
     awaitable<void> run(http::request<http::string_body> req) {
         auto self = shared_from_this();
         ws_.auto_fragment(false);
-        ws_.read_message_max(gateway_.limits().max_preauth_payload);
+        // The pre-auth limit is enforced below, not by Beast: Beast fails an oversized frame from its
+        // header, sends 1009 without a reason and closes with the rest unread (an RST, so a client
+        // still sending sees 1006). Beast keeps only the absolute bound.
+        ws_.read_message_max(gateway_.limits().max_payload);
         websocket::stream_base::timeout opts{};
         opts.handshake_timeout = std::chrono::seconds(10);
         // Beast pings after half the idle timeout without traffic: a 25 s ping, as the reference.
@@ -107,9 +111,19 @@ public:
         asio::co_spawn(ws_.get_executor(), write_loop(self), asio::detached);
         beast::flat_buffer buffer;
         for (;;) {
-            auto [rec, n] = co_await ws_.async_read(buffer, kNoThrow);
+            // Read in bounded chunks so a pre-auth frame can be rejected once it passes the limit.
+            auto [rec, n] = co_await ws_.async_read_some(buffer, 64 * 1024, kNoThrow);
             if (rec) break;
-            if (!closing_) {
+            if (!closing_ && !authenticated_ && buffer.size() > gateway_.limits().max_preauth_payload) {
+                // core.md §2.5 step 0; the read loop goes on discarding until the peer's close.
+                close(1009, "preauth payload too large");
+            }
+            if (closing_) {
+                buffer.consume(buffer.size());
+                continue;
+            }
+            if (!ws_.is_message_done()) continue;
+            {
                 auto data = buffer.cdata();
                 gateway_.on_message(self, std::string_view(static_cast<const char*>(data.data()), data.size()));
             }
@@ -168,6 +182,7 @@ private:
     asio::steady_timer handshake_timer_;
     bool closing_ = false;
     bool read_done_ = false;
+    bool authenticated_ = false;
     int close_code_ = 1000;
     std::string close_reason_;
 };

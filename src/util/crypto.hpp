@@ -1,5 +1,5 @@
 #pragma once
-/// Small wrappers over OpenSSL: hashing, randomness, ids and constant-time compares.
+/// Small wrappers over libsodium: hashing, randomness, ids and constant-time compares.
 #include <array>
 #include <cstdint>
 #include <span>
@@ -13,7 +13,7 @@ std::array<uint8_t, 32> sha256(std::string_view data);
 std::string sha256_hex(std::string_view data);
 std::string to_hex(std::span<const uint8_t> bytes);
 
-/// Fills `out` from the OS CSPRNG (RAND_bytes); aborts if the CSPRNG is unavailable.
+/// Fills `out` from the OS CSPRNG; aborts if the CSPRNG is unavailable.
 void random_fill(std::span<uint8_t> out);
 /// Random RFC 4122 version-4 UUID, lowercase.
 std::string uuid_v4();
