@@ -10,9 +10,8 @@ const json::value& HealthService::refresh() {
     json::object s;
     s["ok"] = true;
     s["ts"] = now;
-    s["version"] = gateway_.info().version;
-    s["uptimeMs"] = gateway_.uptime_ms();
-    s["connections"] = gateway_.connection_count();
+    // HealthSummary is a closed object in the published schema (snapshot.health): no version,
+    // uptimeMs or connections here (hello-ok's server/snapshot and `status` carry those).
     // Channels and agents arrive with later features; the keys exist so clients can render.
     s["channels"] = json::object{};
     s["channelOrder"] = json::array{};

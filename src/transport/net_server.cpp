@@ -57,19 +57,18 @@ std::string ip_string(const asio::ip::address& a) {
     return a.to_string();
 }
 
-// A WebSocket client as dispatch sees it.
+// A WebSocket client as dispatch sees it. The read loop is a coroutine; writes are a plain
+// completion chain started by send(), so a reply costs no timer or extra wake-up.
 class WsConnection final : public dispatch::Connection, public std::enable_shared_from_this<WsConnection> {
 public:
-    WsConnection(websocket::stream<beast::tcp_stream> ws, dispatch::Gateway& gw)
-        : ws_(std::move(ws)), gateway_(gw), wake_(ws_.get_executor()), handshake_timer_(ws_.get_executor()) {
-        wake_.expires_at(asio::steady_timer::time_point::max());
-    }
+    WsConnection(tcp::socket socket, dispatch::Gateway& gw)
+        : ws_(std::move(socket)), gateway_(gw), handshake_timer_(ws_.get_executor()) {}
 
     void send(dispatch::OutboundFrame frame) override {
         if (closing_) return;
         buffered_ += frame.size();
         queue_.push_back(std::move(frame));
-        wake_.cancel();
+        if (!writing_) write_next();
     }
 
     void close(int code, std::string_view reason) override {
@@ -77,7 +76,7 @@ public:
         closing_ = true;
         close_code_ = code;
         close_reason_ = std::string(reason);
-        wake_.cancel();
+        if (!writing_) write_next();
     }
 
     uint64_t buffered_bytes() const override { return buffered_; }
@@ -91,31 +90,30 @@ public:
     awaitable<void> run(http::request<http::string_body> req) {
         auto self = shared_from_this();
         ws_.auto_fragment(false);
-        // The pre-auth limit is enforced below, not by Beast: Beast fails an oversized frame from its
-        // header, sends 1009 without a reason and closes with the rest unread (an RST, so a client
-        // still sending sees 1006). Beast keeps only the absolute bound.
+        // The pre-auth limit is enforced in the read loop, not by Beast: Beast fails an oversized frame
+        // from its header, sends 1009 without a reason and closes with the rest unread (an RST, so a
+        // client still sending sees 1006). Beast keeps only the absolute bound.
         ws_.read_message_max(gateway_.limits().max_payload);
         websocket::stream_base::timeout opts{};
-        opts.handshake_timeout = std::chrono::seconds(10);
+        // Bounds the opening write and the closing handshake.
+        opts.handshake_timeout = std::chrono::seconds(5);
         // Beast pings after half the idle timeout without traffic: a 25 s ping, as the reference.
         opts.idle_timeout = std::chrono::milliseconds(gateway_.limits().ws_ping_interval_ms * 2);
         opts.keep_alive_pings = true;
         ws_.set_option(opts);
         ws_.set_option(websocket::stream_base::decorator(
             [](websocket::response_type& res) { res.set(http::field::server, "pincer"); }));
-        beast::get_lowest_layer(ws_).expires_never();
         auto [ec] = co_await ws_.async_accept(req, kNoThrow);
         if (ec) co_return;
         gateway_.on_open(self);
         arm_handshake_timer();
-        asio::co_spawn(ws_.get_executor(), write_loop(self), asio::detached);
         beast::flat_buffer buffer;
         for (;;) {
             // Read in bounded chunks so a pre-auth frame can be rejected once it passes the limit.
             auto [rec, n] = co_await ws_.async_read_some(buffer, 64 * 1024, kNoThrow);
             if (rec) break;
             if (!closing_ && !authenticated_ && buffer.size() > gateway_.limits().max_preauth_payload) {
-                // core.md §2.5 step 0; the read loop goes on discarding until the peer's close.
+                // core.md §2.5 step 0; the loop goes on reading (and discarding) until the peer's close.
                 close(1009, "preauth payload too large");
             }
             if (closing_) {
@@ -135,7 +133,7 @@ public:
         handshake_timer_.cancel();
         gateway_.on_close(self);
         closing_ = true;
-        wake_.cancel();
+        if (!writing_) shutdown_socket();
     }
 
 private:
@@ -148,39 +146,54 @@ private:
         });
     }
 
-    awaitable<void> write_loop(std::shared_ptr<WsConnection> self) {
-        for (;;) {
-            while (!queue_.empty()) {
-                auto& f = queue_.front();
-                std::array<asio::const_buffer, 2> bufs{asio::buffer(*f.body), asio::buffer(f.tail)};
-                auto [ec, n] = co_await ws_.async_write(bufs, kNoThrow);
-                buffered_ -= f.size();
-                queue_.pop_front();
-                if (ec) {
-                    closing_ = true;
-                    beast::get_lowest_layer(ws_).close();
-                    co_return;
-                }
+    // Writes the queue front, then the next; once the queue is empty on a closing connection,
+    // sends the close frame. Only one write is ever outstanding.
+    void write_next() {
+        if (queue_.empty()) {
+            if (closing_ && !close_started_) start_close();
+            return;
+        }
+        writing_ = true;
+        const auto& f = queue_.front();
+        write_bufs_ = {asio::buffer(*f.body), asio::buffer(f.tail)};
+        ws_.async_write(write_bufs_, [self = shared_from_this()](beast::error_code ec, size_t) {
+            self->writing_ = false;
+            self->buffered_ -= self->queue_.front().size();
+            self->queue_.pop_front();
+            if (ec) {
+                self->closing_ = true;
+                self->queue_.clear();
+                self->buffered_ = 0;
+                self->shutdown_socket();
+                return;
             }
-            if (closing_) break;
-            auto [ec] = co_await wake_.async_wait(kNoThrow);
-            (void)ec;  // cancelled = new work or a close request
-        }
-        if (!read_done_) {
-            websocket::close_reason cr(static_cast<websocket::close_code>(close_code_), close_reason_);
-            beast::get_lowest_layer(ws_).expires_after(std::chrono::seconds(2));
-            co_await ws_.async_close(cr, kNoThrow);
-            beast::get_lowest_layer(ws_).close();
-        }
+            self->write_next();
+        });
     }
 
-    websocket::stream<beast::tcp_stream> ws_;
+    void start_close() {
+        close_started_ = true;
+        if (read_done_) return shutdown_socket();
+        websocket::close_reason cr(static_cast<websocket::close_code>(close_code_), close_reason_);
+        // The read loop sees the peer's close (or the handshake timeout) and ends the session.
+        ws_.async_close(cr, [self = shared_from_this()](beast::error_code) {});
+    }
+
+    void shutdown_socket() {
+        beast::error_code ignore;
+        ws_.next_layer().shutdown(tcp::socket::shutdown_both, ignore);
+        ws_.next_layer().close(ignore);
+    }
+
+    websocket::stream<tcp::socket> ws_;
     dispatch::Gateway& gateway_;
     std::deque<dispatch::OutboundFrame> queue_;
+    std::array<asio::const_buffer, 2> write_bufs_;
     uint64_t buffered_ = 0;
-    asio::steady_timer wake_;
     asio::steady_timer handshake_timer_;
+    bool writing_ = false;
     bool closing_ = false;
+    bool close_started_ = false;
     bool read_done_ = false;
     bool authenticated_ = false;
     int close_code_ = 1000;
@@ -297,8 +310,8 @@ struct NetServer::Impl : std::enable_shared_from_this<Impl> {
                     break;
                 }
                 untrack.release();
-                auto conn = std::make_shared<WsConnection>(websocket::stream<beast::tcp_stream>(std::move(*stream)),
-                                                           gateway);
+                stream->expires_never();
+                auto conn = std::make_shared<WsConnection>(stream->release_socket(), gateway);
                 conn->state.remote_ip = ip;
                 conn->state.loopback = loopback;
                 ws_conns.push_back(conn);
