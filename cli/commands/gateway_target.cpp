@@ -1,8 +1,5 @@
 #include "commands/gateway_target.hpp"
 
-#include <pwd.h>
-#include <unistd.h>
-
 #include <boost/json/parse.hpp>
 #include <cctype>
 #include <charconv>
@@ -11,6 +8,7 @@
 #include <sstream>
 
 #include "config/json5.hpp"
+#include "core/json.hpp"
 
 namespace pincer::cli {
 
@@ -20,29 +18,11 @@ namespace {
 
 constexpr int kDefaultPort = 18789;
 
-const json::value* find_path(const json::value& root, std::initializer_list<std::string_view> path) {
-    const json::value* cur = &root;
-    for (auto key : path) {
-        const auto* obj = cur->if_object();
-        if (!obj) return nullptr;
-        auto it = obj->find(key);
-        if (it == obj->end()) return nullptr;
-        cur = &it->value();
-    }
-    return cur;
-}
-
 std::optional<int> parse_port(std::string_view text) {
     int port = 0;
     auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
     if (ec != std::errc() || ptr != text.data() + text.size() || port < 1 || port > 65535) return std::nullopt;
     return port;
-}
-
-std::string home_dir() {
-    if (const char* h = std::getenv("HOME"); h && *h) return h;
-    if (const passwd* pw = getpwuid(getuid()); pw && pw->pw_dir) return pw->pw_dir;
-    return ".";
 }
 
 std::string str_at(const json::object& o, std::string_view key) {
@@ -79,28 +59,11 @@ const char* const kTargetHelp =
     "Exit codes: 0 ok, 1 the gateway returned an error, 2 no answer (bad arguments,\n"
     "connection refused, timeout, connection closed).";
 
-EnvLookup process_env() {
-    return [](const char* name) -> std::optional<std::string> {
-        const char* v = std::getenv(name);
-        if (!v || !*v) return std::nullopt;
-        return std::string(v);
-    };
-}
-
 GatewayTarget resolve_gateway_target(const std::string& url_flag, const std::string& token_flag,
                                      const std::string& password_flag, const EnvLookup& env) {
     GatewayTarget t;
-    auto first_env = [&](const char* a, const char* b) -> std::optional<std::string> {
-        if (auto v = env(a)) return v;
-        return env(b);
-    };
-
-    if (auto p = first_env("PINCER_CONFIG_PATH", "OPENCLAW_CONFIG_PATH")) {
-        t.config_path = *p;
-    } else {
-        std::string state = first_env("PINCER_STATE_DIR", "OPENCLAW_STATE_DIR").value_or(home_dir() + "/.pincer");
-        t.config_path = state + "/pincer.json";
-    }
+    auto first_env = [&](const char* a, const char* b) { return util::env_either(env, a, b); };
+    t.config_path = util::config_path(env).string();
 
     std::optional<int> port;
     if (url_flag.empty()) {
@@ -131,7 +94,7 @@ GatewayTarget resolve_gateway_target(const std::string& url_flag, const std::str
             } else {
                 const auto& root = std::get<json::value>(parsed);
                 if (url_flag.empty() && !port) {
-                    if (const auto* v = find_path(root, {"gateway", "port"})) {
+                    if (const auto* v = core::find_path(root, "gateway.port")) {
                         if (v->is_number() && v->to_number<double>() >= 1 && v->to_number<double>() <= 65535) {
                             port = static_cast<int>(v->to_number<double>());
                         } else if (v->is_string()) {
@@ -141,10 +104,10 @@ GatewayTarget resolve_gateway_target(const std::string& url_flag, const std::str
                     }
                 }
                 if (t.token.empty() && t.password.empty()) {
-                    if (const auto* v = find_path(root, {"gateway", "auth", "token"}); v && v->is_string()) {
+                    if (const auto* v = core::find_path(root, "gateway.auth.token"); v && v->is_string()) {
                         t.token = std::string(v->get_string());
                     }
-                    if (const auto* v = find_path(root, {"gateway", "auth", "password"}); v && v->is_string()) {
+                    if (const auto* v = core::find_path(root, "gateway.auth.password"); v && v->is_string()) {
                         t.password = std::string(v->get_string());
                     }
                 }

@@ -9,11 +9,12 @@
 #include <string_view>
 #include <vector>
 
+#include "util/env_paths.hpp"
+
 namespace pincer::cli {
 
-/// Reads an environment variable; nullopt when unset. Empty values count as unset.
-using EnvLookup = std::function<std::optional<std::string>(const char*)>;
-EnvLookup process_env();
+using util::EnvLookup;
+using util::process_env;
 
 /// Help text listing the resolution order below (used as the commands' --help footer).
 extern const char* const kTargetHelp;

@@ -9,7 +9,6 @@
 #include <iostream>
 
 #include "app/logging.hpp"
-#include "app/paths.hpp"
 #include "config/json5.hpp"
 #include "config/store.hpp"
 #include "core/clock.hpp"
@@ -21,6 +20,7 @@
 #include "storage/system_events.hpp"
 #include "transport/net_server.hpp"
 #include "util/crypto.hpp"
+#include "util/env_paths.hpp"
 
 namespace pincer::app {
 namespace {
@@ -81,8 +81,9 @@ bool is_loopback_address(const std::string& a) { return a == "127.0.0.1" || a ==
 }  // namespace
 
 int run_gateway(const RunOptions& opts) {
-    const auto state = state_dir();
-    const auto cfg_path = config_path();
+    const auto env = util::process_env();
+    const auto state = util::state_dir(env);
+    const auto cfg_path = util::config_path(env);
     config::ConfigStore store(cfg_path);
     auto loaded = store.load();
     if (loaded.exists && loaded.parsed.is_null()) {
@@ -96,8 +97,8 @@ int run_gateway(const RunOptions& opts) {
     json::value cfg = loaded.parsed.is_null() ? json::value(json::object{}) : loaded.parsed;
 
     SecretOverrides ov;
-    ov.token = opts.token ? opts.token : env_either("PINCER_GATEWAY_TOKEN", "OPENCLAW_GATEWAY_TOKEN");
-    ov.password = env_either("PINCER_GATEWAY_PASSWORD", "OPENCLAW_GATEWAY_PASSWORD");
+    ov.token = opts.token ? opts.token : util::env_either(env, "PINCER_GATEWAY_TOKEN", "OPENCLAW_GATEWAY_TOKEN");
+    ov.password = util::env_either(env, "PINCER_GATEWAY_PASSWORD", "OPENCLAW_GATEWAY_PASSWORD");
     LiveSettings live;
     if (auto err = live_settings(cfg, ov, live)) {
         std::cerr << "pincer: invalid config " << cfg_path << ": " << *err << "\n";
@@ -126,7 +127,7 @@ int run_gateway(const RunOptions& opts) {
 
     int port = kDefaultPort;
     if (auto p = core::find_path(cfg, "gateway.port"); p && p->is_int64()) port = int(p->get_int64());
-    if (auto e = env_either("PINCER_GATEWAY_PORT", "OPENCLAW_GATEWAY_PORT")) port = std::atoi(e->c_str());
+    if (auto e = util::env_either(env, "PINCER_GATEWAY_PORT", "OPENCLAW_GATEWAY_PORT")) port = std::atoi(e->c_str());
     if (opts.port) port = *opts.port;
     if (port < 0 || port > 65535) {
         std::cerr << "pincer: invalid port " << port << "\n";
