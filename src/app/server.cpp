@@ -243,6 +243,15 @@ int run_gateway(const RunOptions& opts) {
 
     boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
     bool stopping = false;
+    int shutdown_rounds = 0;
+    // Polls until every socket is gone (or 1.5 s passed), then stops the loop.
+    std::function<void()> wait_closed = [&] {
+        if (server.open_sockets() == 0 || ++shutdown_rounds > 75) {
+            ioc.stop();
+            return;
+        }
+        loop->post_after(20, wait_closed);
+    };
     signals.async_wait([&](const boost::system::error_code& ec, int sig) {
         if (ec || stopping) return;
         stopping = true;
@@ -250,16 +259,7 @@ int run_gateway(const RunOptions& opts) {
         gateway.shutdown("gateway stopping");
         server.stop_accepting();
         // Give clients a moment to receive the close frames, then stop regardless.
-        auto rounds = std::make_shared<int>(0);
-        auto wait_closed = std::make_shared<std::function<void()>>();
-        *wait_closed = [&, rounds, wait_closed] {
-            if (server.open_sockets() == 0 || ++*rounds > 75) {
-                ioc.stop();
-                return;
-            }
-            loop->post_after(20, *wait_closed);
-        };
-        loop->post_after(20, *wait_closed);
+        loop->post_after(20, wait_closed);
     });
     signal(SIGPIPE, SIG_IGN);
     ioc.run();
