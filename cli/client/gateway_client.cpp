@@ -166,7 +166,9 @@ struct GatewayClient::Impl {
 
     void mark_closed(beast::error_code ec) {
         if (closed) return;
-        if (ec == websocket::error::closed && ws) {
+        // A close frame from the server counts even when our reply then failed (EPIPE from a
+        // gateway that already exited): report its code, not 1006.
+        if (ws && (ec == websocket::error::closed || ws->reason().code != websocket::close_code::none)) {
             const auto& r = ws->reason();
             closed = CloseInfo{r.code == websocket::close_code::none ? 1005 : static_cast<int>(r.code),
                                std::string(r.reason.data(), r.reason.size())};

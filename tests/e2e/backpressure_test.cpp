@@ -24,25 +24,14 @@
 
 #include "client/gateway_client.hpp"
 #include "support/gateway_process.hpp"
+#include "support/helpers.hpp"
 
 using namespace pincer;
+using namespace pincer::e2e;
 using namespace std::chrono_literals;
 namespace json = boost::json;
 
 namespace {
-
-constexpr std::chrono::milliseconds kWait = 5s;
-
-client::ConnectOptions backend_opts(const e2e::GatewayProcess& gw, std::string instance) {
-    client::ConnectOptions o;
-    o.url = gw.url();
-    o.token = gw.token();
-    o.timeout = kWait;
-    o.client_id = "gateway-client";
-    o.client_mode = "backend";
-    o.extra = json::object{{"client", json::object{{"instanceId", instance}}}};
-    return o;
-}
 
 bool presence_mentions(const json::object& ev, std::string_view instance) {
     const auto* payload = ev.if_contains("payload");
@@ -60,15 +49,15 @@ bool presence_mentions(const json::object& ev, std::string_view instance) {
 
 TEST(Backpressure, SlowConsumerSkipsDroppableEventsThenIsClosedByTick) {
     e2e::GatewayOptions go;
-    go.config = R"({ gateway: { tickIntervalMs: 1000, limits: { maxBufferedBytes: 65536, presenceBroadcastIntervalMs: 0 } } })";
+    go.config =
+        R"({ gateway: { tickIntervalMs: 1000, limits: { maxBufferedBytes: 65536, presenceBroadcastIntervalMs: 0 } } })";
     e2e::GatewayProcess gw(go);
 
     client::GatewayClient driver;
     driver.connect(backend_opts(gw, "driver"));
     // One 256 KiB presence entry makes every system-presence response ~256 KiB.
-    json::object bulk{{"text", "bulk"},
-                      {"instanceId", "bulk"},
-                      {"tags", json::array{json::string(std::string(256 * 1024, 't'))}}};
+    json::object bulk{
+        {"text", "bulk"}, {"instanceId", "bulk"}, {"tags", json::array{json::string(std::string(256 * 1024, 't'))}}};
     EXPECT_EQ(driver.call("system-event", bulk, kWait).at("ok"), true);
 
     client::GatewayClient slow;
@@ -83,9 +72,8 @@ TEST(Backpressure, SlowConsumerSkipsDroppableEventsThenIsClosedByTick) {
     json::value marker = json::object{{"text", "marker"}, {"instanceId", "marker"}};
     slow.send_request("system-event", &marker);
     // Every slow request has been handled once the marker's presence broadcast reaches the driver.
-    auto marker_ev = driver.wait_event("presence", kWait, [](const json::object& ev) {
-        return presence_mentions(ev, "marker");
-    });
+    auto marker_ev =
+        driver.wait_event("presence", kWait, [](const json::object& ev) { return presence_mentions(ev, "marker"); });
     const auto burst = std::chrono::steady_clock::now() - burst_start;
     EXPECT_LT(burst, 800ms) << "the burst must fit between two ticks for the driver to stay under the limit";
 
@@ -120,9 +108,12 @@ TEST(Backpressure, SlowConsumerSkipsDroppableEventsThenIsClosedByTick) {
             EXPECT_TRUE(f.at("ok").as_bool());
             continue;
         }
-        if (f.at("event") == "tick") EXPECT_NE(f.at("payload").at("ts"), fatal_tick_ts) << "the fatal tick is not sent";
-        if (f.at("event") == "presence")
+        if (f.at("event") == "tick") {
+            EXPECT_NE(f.at("payload").at("ts"), fatal_tick_ts) << "the fatal tick is not sent";
+        }
+        if (f.at("event") == "presence") {
             EXPECT_FALSE(presence_mentions(f, "marker")) << "droppable presence must be skipped when slow";
+        }
     }
     EXPECT_EQ(responses, kRequests + 1) << "responses are queued regardless of the limit and flushed before the close";
 
@@ -132,14 +123,14 @@ TEST(Backpressure, SlowConsumerSkipsDroppableEventsThenIsClosedByTick) {
 
 TEST(Backpressure, ReadingClientSurvivesLargeBroadcastsAndTicks) {
     e2e::GatewayOptions go;
-    go.config = R"({ gateway: { tickIntervalMs: 1000, limits: { maxBufferedBytes: 65536, presenceBroadcastIntervalMs: 0 } } })";
+    go.config =
+        R"({ gateway: { tickIntervalMs: 1000, limits: { maxBufferedBytes: 65536, presenceBroadcastIntervalMs: 0 } } })";
     e2e::GatewayProcess gw(go);
     client::GatewayClient c;
     c.connect(backend_opts(gw, "reader"));
     c.wait_event("tick", 3s);
-    json::object big{{"text", "big"},
-                     {"instanceId", "big-1"},
-                     {"tags", json::array{json::string(std::string(512 * 1024, 'b'))}}};
+    json::object big{
+        {"text", "big"}, {"instanceId", "big-1"}, {"tags", json::array{json::string(std::string(512 * 1024, 'b'))}}};
     EXPECT_EQ(c.call("system-event", big, kWait).at("ok"), true);
     auto t1 = c.wait_event("tick", 3s);
     auto t2 = c.wait_event("tick", 3s);

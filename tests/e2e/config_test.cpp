@@ -10,15 +10,16 @@
 #include <fstream>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <thread>
 
 #include "client/gateway_client.hpp"
 #include "support/gateway_process.hpp"
+#include "support/helpers.hpp"
 #include "util/crypto.hpp"
 
 using namespace pincer;
+using namespace pincer::e2e;
 using namespace std::chrono_literals;
 namespace json = boost::json;
 
@@ -26,13 +27,6 @@ namespace {
 
 constexpr const char* kRedacted = "__OPENCLAW_REDACTED__";
 const std::string kToken = "cfg-token-AAAAbbbbCCCCddddEEEEffff0123";
-
-std::string read_file(const std::filesystem::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
 
 // Replaces the file the way an editor with atomic save does (no half-written file is ever seen).
 void write_file_atomic(const std::filesystem::path& p, const std::string& text) {
@@ -76,25 +70,15 @@ e2e::GatewayOptions opts_with_config(std::string cfg) {
     return o;
 }
 
-std::unique_ptr<client::GatewayClient> connect(const e2e::GatewayProcess& gw, const std::string& token) {
-    auto c = std::make_unique<client::GatewayClient>();
-    client::ConnectOptions o;
-    o.url = gw.url();
+// Options for a cli client authenticated with `token` (3 s timeouts, as everywhere in this file).
+client::ConnectOptions token_opts(const e2e::GatewayProcess& gw, const std::string& token) {
+    auto o = cli_opts(gw, 3s);
     o.token = token;
-    o.timeout = 3s;
-    c->connect(o);
-    return c;
+    return o;
 }
 
-template <class F>
-client::RpcError rpc_error(F&& f) {
-    try {
-        f();
-    } catch (const client::RpcError& e) {
-        return e;
-    }
-    ADD_FAILURE() << "expected an RpcError";
-    return client::RpcError(json::object{}, json::object{});
+std::unique_ptr<client::GatewayClient> connect(const e2e::GatewayProcess& gw, const std::string& token) {
+    return connect_client(token_opts(gw, token));
 }
 
 json::value get(client::GatewayClient& c) { return c.call("config.get", json::object{}, 3s); }
@@ -166,9 +150,8 @@ TEST(Config, SetWithRedactedTokenKeepsRealToken) {
 
     // 1. The redacted raw text from config.get, sent back unchanged.
     json::value snap = get(*c);
-    auto r1 = c->call("config.set",
-                      json::object{{"raw", snap.at("raw")}, {"baseHash", snap.at("hash")}}, 3s)
-                  .as_object();
+    auto r1 =
+        c->call("config.set", json::object{{"raw", snap.at("raw")}, {"baseHash", snap.at("hash")}}, 3s).as_object();
     EXPECT_EQ(r1.at("ok"), json::value(true));
     EXPECT_EQ(str_at(r1.at("config"), {"gateway", "auth", "token"}), kRedacted);
     EXPECT_EQ(json::serialize(r1).find(kToken), std::string::npos);
@@ -256,9 +239,9 @@ TEST(Config, PatchMergeSemanticsAndNoop) {
     EXPECT_EQ(str_at(res, {"sentinel", "payload", "kind"}), "config-patch");
     EXPECT_EQ(str_at(res, {"sentinel", "payload", "stats", "mode"}), "config.patch");
 
-    const json::value expected_agents = json::parse(
-        R"({"defaults":{"model":"openai/gpt-5","thinking":"low"},)"
-        R"("list":[{"id":"a","name":"A"},{"id":"b","name":"B2","keep":true},{"id":"c","name":"C"}]})");
+    const json::value expected_agents =
+        json::parse(R"({"defaults":{"model":"openai/gpt-5","thinking":"low"},)"
+                    R"("list":[{"id":"a","name":"A"},{"id":"b","name":"B2","keep":true},{"id":"c","name":"C"}]})");
     json::value disk = file_json(gw);
     EXPECT_EQ(*at_path(disk, {"agents"}), expected_agents) << json::serialize(disk);
     EXPECT_EQ(at_path(disk, {"channels"}), nullptr) << "null deletes the key";
@@ -287,8 +270,9 @@ TEST(Config, PatchMergeSemanticsAndNoop) {
     EXPECT_EQ(read_file(gw.config_path()), before);
 
     // A non-object patch is refused.
-    auto e = rpc_error(
-        [&] { c->call("config.patch", json::object{{"raw", "[1,2]"}, {"baseHash", snap.at("hash")}}, 3s); });
+    auto e = rpc_error([&] {
+        c->call("config.patch", json::object{{"raw", "[1,2]"}, {"baseHash", snap.at("hash")}}, 3s);
+    });
     EXPECT_EQ(e.message_text(), "config.patch raw must be an object");
 }
 
@@ -298,8 +282,8 @@ TEST(Config, ApplyReplacesWholeConfig) {
     auto c = connect(gw, kToken);
     const std::string raw =
         "{gateway: {auth: {mode: 'token', token: '" + std::string(kRedacted) + "'}}, logging: {level: 'warn'}}";
-    auto res = c->call("config.apply", json::object{{"raw", raw}, {"baseHash", hash_of(*c)}, {"note", "e2e"}}, 3s)
-                   .as_object();
+    auto res =
+        c->call("config.apply", json::object{{"raw", raw}, {"baseHash", hash_of(*c)}, {"note", "e2e"}}, 3s).as_object();
     EXPECT_EQ(res.at("ok"), json::value(true));
     EXPECT_FALSE(res.contains("noop"));
     EXPECT_EQ(str_at(res, {"sentinel", "payload", "kind"}), "config-apply");
@@ -340,11 +324,7 @@ TEST(Config, UnknownTopLevelKeysAreKeptAndListedAsIgnored) {
 TEST(Config, SchemaHasDraft07SchemaAndSensitiveHints) {
     e2e::GatewayProcess gw;
     client::GatewayClient c;
-    client::ConnectOptions o;
-    o.url = gw.url();
-    o.token = gw.token();
-    o.timeout = 3s;
-    c.connect(o);
+    c.connect(cli_opts(gw, 3s));
     auto res = c.call("config.schema", json::object{}, 3s).as_object();
     const json::value& schema = res.at("schema");
     EXPECT_EQ(str_at(schema, {"$schema"}), "http://json-schema.org/draft-07/schema#");
@@ -364,11 +344,12 @@ TEST(Config, PatchingTheTokenRotatesAuthLive) {
     auto admin = connect(gw, kToken);
     auto bystander = connect(gw, kToken);
     const std::string next = "cfg-token-rotated-0123456789abcdefXYZ";
-    auto res = admin->call("config.patch",
-                           json::object{{"raw", "{gateway: {auth: {token: '" + next + "'}}}"},
-                                        {"baseHash", hash_of(*admin)}},
-                           3s)
-                   .as_object();
+    auto res =
+        admin
+            ->call("config.patch",
+                   json::object{{"raw", "{gateway: {auth: {token: '" + next + "'}}}"}, {"baseHash", hash_of(*admin)}},
+                   3s)
+            .as_object();
     EXPECT_EQ(res.at("ok"), json::value(true));
     EXPECT_EQ(str_at(res.at("config"), {"gateway", "auth", "token"}), kRedacted);
     EXPECT_EQ(json::serialize(res).find(next), std::string::npos);
@@ -384,10 +365,7 @@ TEST(Config, PatchingTheTokenRotatesAuthLive) {
     auto fresh = connect(gw, next);
     EXPECT_TRUE(fresh->call("health", json::object{}, 3s).at("ok").as_bool());
     client::GatewayClient old;
-    client::ConnectOptions o;
-    o.url = gw.url();
-    o.token = kToken;
-    o.timeout = 3s;
+    auto o = token_opts(gw, kToken);
     auto e = rpc_error([&] { old.connect(o); });
     EXPECT_NE(e.message_text().find("unauthorized"), std::string::npos) << e.message_text();
 }
@@ -416,9 +394,6 @@ TEST(Config, ExternalEditIsPickedUp) {
     EXPECT_EQ(snap.at("hash").as_string(), util::sha256_hex(read_file(gw.config_path())));
 
     client::GatewayClient old;
-    client::ConnectOptions o;
-    o.url = gw.url();
-    o.token = kToken;
-    o.timeout = 3s;
+    auto o = token_opts(gw, kToken);
     EXPECT_THROW(old.connect(o), client::RpcError);
 }

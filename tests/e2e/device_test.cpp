@@ -15,65 +15,26 @@
 #include "client/gateway_client.hpp"
 #include "core/device_auth.hpp"
 #include "support/gateway_process.hpp"
+#include "support/helpers.hpp"
 
 using namespace pincer;
+using namespace pincer::e2e;
 using namespace std::chrono_literals;
 namespace json = boost::json;
 
 namespace {
 
-constexpr std::chrono::milliseconds kWait = 5s;
-
-// A JSON string as std::string for comparisons (a non-string serialises, so a mismatch stays readable).
-std::string str(const json::value& v) { return v.is_string() ? std::string(v.get_string()) : json::serialize(v); }
-
 // The 2026.5.7 CLI shape: cli/cli, token, signed device.
 client::ConnectOptions cli_device_opts(const e2e::GatewayProcess& gw, const client::DeviceIdentity& id) {
-    client::ConnectOptions o;
-    o.url = gw.url();
-    o.token = gw.token();
-    o.timeout = kWait;
+    auto o = cli_opts(gw);
     o.device = &id;
     return o;
-}
-
-client::ConnectOptions backend_opts(const e2e::GatewayProcess& gw) {
-    client::ConnectOptions o;
-    o.url = gw.url();
-    o.token = gw.token();
-    o.timeout = kWait;
-    o.client_id = "gateway-client";
-    o.client_mode = "backend";
-    return o;
-}
-
-std::pair<json::object, client::CloseInfo> connect_error(client::GatewayClient& c, const client::ConnectOptions& o) {
-    try {
-        c.connect(o);
-    } catch (const client::RpcError& e) {
-        return {e.error, c.wait_close(kWait)};
-    }
-    ADD_FAILURE() << "connect unexpectedly succeeded";
-    return {};
 }
 
 int64_t now_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
         .count();
 }
-
-struct TempDir {
-    std::filesystem::path path;
-    TempDir() {
-        std::string tmpl = (std::filesystem::temp_directory_path() / "pincer-e2e-dev-XXXXXX").string();
-        if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-        path = tmpl;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path, ec);
-    }
-};
 
 const std::string kUpgradeMessage = "pairing required: device is asking for more scopes than currently approved";
 
@@ -137,8 +98,7 @@ TEST(Device, V2SignaturePayloadIsAccepted) {
     e2e::GatewayProcess gw;
     auto id = client::DeviceIdentity::generate();
     client::GatewayClient c;
-    c.open(gw.url(), kWait);
-    const auto challenge = c.wait_challenge(kWait);
+    const auto challenge = open_and_wait_challenge(c, gw);
     auto o = cli_device_opts(gw, id);
     o.client_id = "node-host";
     o.client_mode = "backend";
@@ -176,14 +136,18 @@ TEST(Device, SignatureFailuresHaveExactMessagesAndDetailCodes) {
          {{"nonce", "00000000-0000-4000-8000-000000000000"}},
          "device nonce mismatch",
          "DEVICE_AUTH_NONCE_MISMATCH"},
-        {"stale signedAt (-3 min)", {{"signedAt", now_ms() - 180'000}}, "device signature expired",
+        {"stale signedAt (-3 min)",
+         {{"signedAt", now_ms() - 180'000}},
+         "device signature expired",
          "DEVICE_AUTH_SIGNATURE_EXPIRED"},
         {"bad signature",
          {{"signature", other.sign_b64url("not the payload")}},
          "device signature invalid",
          "DEVICE_AUTH_SIGNATURE_INVALID"},
         {"id != sha256(publicKey)", {{"id", other.id()}}, "device identity mismatch", "DEVICE_AUTH_DEVICE_ID_MISMATCH"},
-        {"garbage publicKey", {{"publicKey", "!!not-a-key!!"}}, "device public key invalid",
+        {"garbage publicKey",
+         {{"publicKey", "!!not-a-key!!"}},
+         "device public key invalid",
          "DEVICE_AUTH_PUBLIC_KEY_INVALID"},
         {"empty nonce", {{"nonce", ""}}, "device nonce required", "DEVICE_AUTH_NONCE_REQUIRED"},
     };
@@ -206,7 +170,7 @@ TEST(Device, SignatureFailuresHaveExactMessagesAndDetailCodes) {
 }
 
 TEST(Device, ScopeUpgradeCreatesOnePendingRequestThatSurvivesARestart) {
-    TempDir state;
+    TempDir state("dev");
     e2e::GatewayOptions go;
     go.state_dir = state.path;
     auto gw = std::make_unique<e2e::GatewayProcess>(go);
@@ -278,10 +242,7 @@ TEST(Device, ScopeUpgradeCreatesOnePendingRequestThatSurvivesARestart) {
 TEST(Device, NodeRoleWithoutDeviceNeedsADeviceIdentity) {
     e2e::GatewayProcess gw;
     client::GatewayClient c;
-    client::ConnectOptions o;
-    o.url = gw.url();
-    o.token = gw.token();
-    o.timeout = kWait;
+    auto o = cli_opts(gw);
     o.client_id = "node-host";
     o.client_mode = "node";
     o.role = "node";

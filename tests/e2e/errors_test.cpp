@@ -10,37 +10,14 @@
 
 #include "client/gateway_client.hpp"
 #include "support/gateway_process.hpp"
+#include "support/helpers.hpp"
 
 using namespace pincer;
+using namespace pincer::e2e;
 using namespace std::chrono_literals;
 namespace json = boost::json;
 
 namespace {
-
-constexpr std::chrono::milliseconds kWait = 5s;
-
-// A JSON string as std::string for comparisons (a non-string serialises, so a mismatch stays readable).
-std::string str(const json::value& v) { return v.is_string() ? std::string(v.get_string()) : json::serialize(v); }
-
-client::ConnectOptions backend_opts(const e2e::GatewayProcess& gw) {
-    client::ConnectOptions o;
-    o.url = gw.url();
-    o.token = gw.token();
-    o.timeout = kWait;
-    o.client_id = "gateway-client";
-    o.client_mode = "backend";
-    return o;
-}
-
-std::pair<json::object, client::CloseInfo> connect_error(client::GatewayClient& c, const client::ConnectOptions& o) {
-    try {
-        c.connect(o);
-    } catch (const client::RpcError& e) {
-        return {e.error, c.wait_close(kWait)};
-    }
-    ADD_FAILURE() << "connect unexpectedly succeeded";
-    return {};
-}
 
 // ok:false response for `method` (the whole res frame).
 json::object call_error(client::GatewayClient& c, std::string_view method, const json::value& params = json::object{}) {
@@ -98,8 +75,7 @@ TEST(Errors, WrongTokenHasExactMessageDetailsAndClose) {
 TEST(Errors, FirstFrameNotConnectIsRejected) {
     e2e::GatewayProcess gw;
     client::GatewayClient c;
-    c.open(gw.url(), kWait);
-    c.wait_challenge(kWait);
+    open_and_wait_challenge(c, gw);
     c.send_text(R"({"type":"req","id":"h1","method":"health"})");
     auto res = next_frame(c);
     EXPECT_EQ(res.at("type"), "res");
@@ -203,8 +179,7 @@ TEST(Errors, MalformedFramesAfterHello) {
     EXPECT_EQ(res.at("id"), "invalid");
     EXPECT_FALSE(res.at("ok").as_bool());
     EXPECT_EQ(res.at("error").at("code"), "INVALID_REQUEST");
-    EXPECT_TRUE(std::string(res.at("error").at("message").as_string()).starts_with("invalid request frame: "))
-        << res;
+    EXPECT_TRUE(std::string(res.at("error").at("message").as_string()).starts_with("invalid request frame: ")) << res;
 
     // health with an unexpected param is fine.
     auto h = c.call("health", json::object{{"unexpected", 1}, {"probe", "not-a-bool"}}, kWait);
@@ -244,10 +219,9 @@ TEST(Errors, AuthorizedCallResetsTheUnauthorizedCounter) {
 TEST(Errors, PreauthFrameOver64KiBCloses1009) {
     e2e::GatewayProcess gw;
     client::GatewayClient c;
-    c.open(gw.url(), kWait);
-    c.wait_challenge(kWait);
-    std::string big = R"({"type":"req","id":"1","method":"connect","params":{"pad":")" + std::string(70 * 1024, 'x') +
-                      R"("}})";
+    open_and_wait_challenge(c, gw);
+    std::string big =
+        R"({"type":"req","id":"1","method":"connect","params":{"pad":")" + std::string(70 * 1024, 'x') + R"("}})";
     c.send_text(big);
     auto close = c.wait_close(kWait);
     EXPECT_EQ(close.code, 1009);
@@ -313,8 +287,7 @@ TEST(Errors, ThirtyThirdUnauthenticatedSocketGets503) {
     std::vector<std::unique_ptr<client::GatewayClient>> idle;
     for (int i = 0; i < 32; ++i) {
         auto c = std::make_unique<client::GatewayClient>();
-        c->open(gw.url(), kWait);
-        c->wait_challenge(kWait);  // the server has counted this socket once its challenge is out
+        open_and_wait_challenge(*c, gw);  // the server has counted this socket once its challenge is out
         idle.push_back(std::move(c));
     }
     client::GatewayClient extra;
@@ -334,8 +307,7 @@ TEST(Errors, ThirtyThirdUnauthenticatedSocketGets503) {
         EXPECT_TRUE(c.wait_response(id, kWait).at("ok").as_bool());
     }
     client::GatewayClient now_ok;
-    now_ok.open(gw.url(), kWait);
-    EXPECT_FALSE(now_ok.wait_challenge(kWait).empty());
+    EXPECT_FALSE(open_and_wait_challenge(now_ok, gw).empty());
 }
 
 TEST(Errors, ConfigPatchIsRateLimitedToThreePerMinute) {

@@ -3,56 +3,26 @@
 // the first events of a connection (tick, presence, per-connection seq).
 #include <gtest/gtest.h>
 
-#include <boost/json.hpp>
 #include <algorithm>
+#include <boost/json.hpp>
 #include <regex>
 #include <string>
 #include <vector>
 
 #include "client/gateway_client.hpp"
 #include "support/gateway_process.hpp"
+#include "support/helpers.hpp"
 
 using namespace pincer;
+using namespace pincer::e2e;
 using namespace std::chrono_literals;
 namespace json = boost::json;
 
 namespace {
 
-constexpr std::chrono::milliseconds kWait = 5s;
-
-// A JSON string as std::string for comparisons (a non-string serialises, so a mismatch stays readable).
-std::string str(const json::value& v) { return v.is_string() ? std::string(v.get_string()) : json::serialize(v); }
-
-const std::vector<std::string> kAllOperatorScopes = {
-    "operator.read",      "operator.write",   "operator.admin", "operator.approvals",
-    "operator.questions", "operator.pairing", "operator.talk",  "operator.talk.secrets"};
-
-client::ConnectOptions base_opts(const e2e::GatewayProcess& gw) {
-    client::ConnectOptions o;
-    o.url = gw.url();
-    o.token = gw.token();
-    o.timeout = kWait;
-    return o;
-}
-
-// A token-authenticated backend client (keeps the scopes it asks for on v3 and v4 alike).
-client::ConnectOptions backend_opts(const e2e::GatewayProcess& gw) {
-    auto o = base_opts(gw);
-    o.client_id = "gateway-client";
-    o.client_mode = "backend";
-    return o;
-}
-
-// Runs connect() expecting an ok:false reply; returns the error object and the close that follows.
-std::pair<json::object, client::CloseInfo> connect_error(client::GatewayClient& c, const client::ConnectOptions& o) {
-    try {
-        c.connect(o);
-    } catch (const client::RpcError& e) {
-        return {e.error, c.wait_close(kWait)};
-    }
-    ADD_FAILURE() << "connect unexpectedly succeeded";
-    return {};
-}
+const std::vector<std::string> kAllOperatorScopes = {"operator.read",      "operator.write",       "operator.admin",
+                                                     "operator.approvals", "operator.questions",   "operator.pairing",
+                                                     "operator.talk",      "operator.talk.secrets"};
 
 std::vector<std::string> strings_of(const json::value& v) {
     std::vector<std::string> out;
@@ -80,16 +50,15 @@ TEST(Handshake, ChallengeArrivesFirstWithNonceTsAndCapabilities) {
     static const std::regex kUuid("^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$");
     EXPECT_TRUE(std::regex_match(std::string(p.at("nonce").as_string()), kUuid)) << p;
     const int64_t ts = p.at("ts").as_int64();
-    const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
+    const int64_t now =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
     EXPECT_LE(std::llabs(now - ts), 10'000) << "ts is the server's epoch ms";
     EXPECT_TRUE(p.at("capabilities").is_array());
 
     // A second socket gets a fresh nonce.
     client::GatewayClient c2;
-    c2.open(gw.url(), kWait);
-    EXPECT_NE(c2.wait_challenge(kWait).at("nonce"), p.at("nonce"));
+    EXPECT_NE(open_and_wait_challenge(c2, gw).at("nonce"), p.at("nonce"));
 }
 
 TEST(Handshake, V3ClientGetsProtocol3HelloWithoutV4Fields) {
@@ -259,13 +228,15 @@ TEST(Handshake, CliWrongTokenHintDependsOnNegotiatedVersion) {
         int protocol;
         std::string message;
     };
-    for (const auto& tc : {Case{3, "unauthorized: gateway token mismatch (set gateway.remote.token to match "
-                                   "gateway.auth.token)"},
-                           Case{4, "unauthorized: gateway token mismatch (use this gateway's gateway.auth.token or "
-                                   "pair the device)"}}) {
+    for (const auto& tc : {Case{3,
+                                "unauthorized: gateway token mismatch (set gateway.remote.token to match "
+                                "gateway.auth.token)"},
+                           Case{4,
+                                "unauthorized: gateway token mismatch (use this gateway's gateway.auth.token or "
+                                "pair the device)"}}) {
         SCOPED_TRACE("protocol " + std::to_string(tc.protocol));
         client::GatewayClient c;
-        auto o = base_opts(gw);  // cli / cli
+        auto o = cli_opts(gw);  // cli / cli
         o.min_protocol = o.max_protocol = tc.protocol;
         o.token = "not-the-token";
         auto [err, close] = connect_error(c, o);
@@ -282,8 +253,7 @@ TEST(Handshake, HandshakeTimeoutClosesWith1000) {
     go.config = R"({ gateway: { limits: { handshakeTimeoutMs: 300 } } })";
     e2e::GatewayProcess gw(go);
     client::GatewayClient c;
-    c.open(gw.url(), kWait);
-    c.wait_challenge(kWait);
+    open_and_wait_challenge(c, gw);
     const auto start = std::chrono::steady_clock::now();
     auto close = c.wait_close(kWait);
     const auto elapsed = std::chrono::steady_clock::now() - start;
@@ -322,10 +292,7 @@ TEST(Handshake, PresenceEventsOnOtherClientsConnectAndDisconnectWithConsecutiveS
     ASSERT_TRUE(own.contains("seq"));
     EXPECT_EQ(own.at("seq").as_int64(), 1);
 
-    auto other_opts = backend_opts(gw);
-    other_opts.extra = json::object{{"client", json::object{{"instanceId", "presence-peer-1"}}}};
-    auto other = std::make_unique<client::GatewayClient>();
-    other->connect(other_opts);
+    auto other = connect_client(backend_opts(gw, "presence-peer-1"));
 
     auto has_peer = [](const json::object& ev, std::string_view reason) {
         for (const auto& e : ev.at("payload").at("presence").as_array()) {

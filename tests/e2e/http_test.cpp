@@ -13,6 +13,7 @@
 
 #include "client/gateway_client.hpp"
 #include "support/gateway_process.hpp"
+#include "support/helpers.hpp"
 
 using namespace pincer;
 using namespace std::chrono_literals;
@@ -30,11 +31,7 @@ std::string get_request(const std::string& method, const std::string& path, cons
 
 void expect_ws_health_works(const e2e::GatewayProcess& gw) {
     client::GatewayClient c;
-    client::ConnectOptions o;
-    o.url = gw.url();
-    o.token = gw.token();
-    o.timeout = 3s;
-    c.connect(o);
+    c.connect(e2e::cli_opts(gw, 3s));
     EXPECT_TRUE(c.call("health", json::object{}, 3s).at("ok").as_bool());
 }
 
@@ -78,7 +75,8 @@ public:
                     return res;
                 }
             }
-            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+            auto left =
+                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
             if (left.count() <= 0) return {};
             pollfd p{fd_, POLLIN, 0};
             if (::poll(&p, 1, int(left.count())) <= 0) return {};
@@ -176,9 +174,9 @@ TEST(Http, UnknownPathIs404) {
 
 TEST(Http, MalformedRequestLineIs400) {
     e2e::GatewayProcess gw;
-    for (const std::string raw : {std::string("GARBAGE\r\n\r\n"), std::string("GET /healthz HTTP/9.Z\r\n\r\n"),
-                                  std::string("GET\t/ HTTP/1.1\r\nHost: x\r\n\r\n"),
-                                  std::string("GET /healthz HTTP/1.1\r\nBad Header Line\r\n\r\n")}) {
+    for (const std::string& raw : {std::string("GARBAGE\r\n\r\n"), std::string("GET /healthz HTTP/9.Z\r\n\r\n"),
+                                   std::string("GET\t/ HTTP/1.1\r\nHost: x\r\n\r\n"),
+                                   std::string("GET /healthz HTTP/1.1\r\nBad Header Line\r\n\r\n")}) {
         SCOPED_TRACE(raw);
         auto r = send_http(gw, raw);
         EXPECT_EQ(r.status, 400);
@@ -194,8 +192,8 @@ TEST(Http, OversizedHeaderIs413) {
     EXPECT_EQ(r.status, 413);
     EXPECT_EQ(r.body, "Payload Too Large");
     // Just under the limit is fine.
-    std::string ok = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Big: " + std::string(15 * 1024, 'a') +
-                     "\r\n\r\n";
+    std::string ok =
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Big: " + std::string(15 * 1024, 'a') + "\r\n\r\n";
     EXPECT_EQ(send_http(gw, ok).status, 200);
     expect_ws_health_works(gw);
 }
@@ -249,7 +247,10 @@ TEST(Http, ServerSurvivesAbuseSequence) {
     send_http(gw, "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
     send_http(gw, get_request("GET", "/nope"));
     // A half request, abandoned.
-    { RawConn half(gw.port()); half.send("GET /heal"); }
+    {
+        RawConn half(gw.port());
+        half.send("GET /heal");
+    }
     expect_ws_health_works(gw);
     EXPECT_EQ(send_http(gw, get_request("GET", "/healthz")).status, 200);
 }

@@ -5,59 +5,35 @@
 #include <boost/json/serialize.hpp>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <thread>
 
 #include "client/gateway_client.hpp"
 #include "support/gateway_process.hpp"
+#include "support/helpers.hpp"
 
 using namespace pincer;
+using namespace pincer::e2e;
 using namespace std::chrono_literals;
 namespace json = boost::json;
 
 namespace {
 
-std::unique_ptr<client::GatewayClient> connect(const e2e::GatewayProcess& gw,
-                                               const std::string& client_id = "cli") {
-    auto c = std::make_unique<client::GatewayClient>();
-    client::ConnectOptions o;
-    o.url = gw.url();
-    o.token = gw.token();
+std::unique_ptr<client::GatewayClient> connect(const e2e::GatewayProcess& gw, const std::string& client_id = "cli") {
+    auto o = cli_opts(gw, 3s);
     o.client_id = client_id;
-    o.timeout = 3s;
-    c->connect(o);
-    return c;
+    return connect_client(o);
 }
 
 json::object tail(client::GatewayClient& c, json::object params = {}) {
     return c.call("logs.tail", params, 3s).as_object();
 }
 
-template <class F>
-client::RpcError rpc_error(F&& f) {
-    try {
-        f();
-    } catch (const client::RpcError& e) {
-        return e;
-    }
-    ADD_FAILURE() << "expected an RpcError";
-    return client::RpcError(json::object{}, json::object{});
-}
-
 bool any_line_contains(const json::object& res, std::string_view needle) {
     for (const auto& l : res.at("lines").as_array())
         if (std::string_view(l.as_string()).find(needle) != std::string_view::npos) return true;
     return false;
-}
-
-std::string read_file(const std::filesystem::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
 }
 
 }  // namespace
@@ -157,11 +133,17 @@ TEST(Logs, InvalidParamsAreRejected) {
     auto e1 = rpc_error([&] { tail(*c, {{"limit", 5001}}); });
     EXPECT_EQ(e1.code(), "INVALID_REQUEST");
     EXPECT_EQ(e1.message_text(), "invalid logs.tail params: at /limit: must be <= 5000");
-    EXPECT_EQ(rpc_error([&] { tail(*c, {{"limit", 5000}, {"cursor", -1}}); }).message_text(),
+    EXPECT_EQ(rpc_error([&] {
+                  tail(*c, {{"limit", 5000}, {"cursor", -1}});
+              }).message_text(),
               "invalid logs.tail params: at /cursor: must be >= 0");
-    EXPECT_EQ(rpc_error([&] { tail(*c, {{"maxBytes", 1'000'001}}); }).message_text(),
+    EXPECT_EQ(rpc_error([&] {
+                  tail(*c, {{"maxBytes", 1'000'001}});
+              }).message_text(),
               "invalid logs.tail params: at /maxBytes: must be <= 1000000");
-    EXPECT_EQ(rpc_error([&] { tail(*c, {{"limit", "10"}}); }).message_text(),
+    EXPECT_EQ(rpc_error([&] {
+                  tail(*c, {{"limit", "10"}});
+              }).message_text(),
               "invalid logs.tail params: at /limit: must be integer");
     // The connection is fine afterwards.
     EXPECT_EQ(tail(*c, {{"limit", 5000}}).at("lines").as_array().empty(), false);
@@ -173,10 +155,8 @@ TEST(Logs, TokenNeverLogged) {
     // A failed attempt with a near-miss token and some traffic, then read everything.
     {
         client::GatewayClient bad;
-        client::ConnectOptions o;
-        o.url = gw.url();
+        auto o = cli_opts(gw, 3s);
         o.token = gw.token() + "x";
-        o.timeout = 3s;
         EXPECT_THROW(bad.connect(o), client::RpcError);
     }
     auto other = connect(gw, "second");

@@ -11,22 +11,16 @@
 
 #include "client/gateway_client.hpp"
 #include "support/gateway_process.hpp"
+#include "support/helpers.hpp"
 
 using namespace pincer;
+using namespace pincer::e2e;
 using namespace std::chrono_literals;
 namespace json = boost::json;
 
 namespace {
 
-constexpr std::chrono::milliseconds kWait = 5s;
-
-client::ConnectOptions cli_opts(const e2e::GatewayProcess& gw) {
-    client::ConnectOptions o;  // cli/cli: not tracked in presence, so no presence event interleaves
-    o.url = gw.url();
-    o.token = gw.token();
-    o.timeout = kWait;
-    return o;
-}
+// cli_opts() clients are cli/cli: not tracked in presence, so no presence event interleaves.
 
 std::string req_text(std::string_view id, std::string_view method, const json::value& params = json::object{}) {
     return json::serialize(json::object{{"type", "req"}, {"id", id}, {"method", method}, {"params", params}});
@@ -53,7 +47,8 @@ TEST(Pipelining, ConnectAndThreeRequestsInOneBurstBeforeReading) {
     c.open(gw.url(), kWait);
     // Nothing is read before all four frames are out: no challenge is awaited (no device to sign).
     json::value params = client::build_connect_params(cli_opts(gw), json::object{});
-    c.send_text(json::serialize(json::object{{"type", "req"}, {"id", "c1"}, {"method", "connect"}, {"params", params}}));
+    c.send_text(
+        json::serialize(json::object{{"type", "req"}, {"id", "c1"}, {"method", "connect"}, {"params", params}}));
     c.send_text(req_text("r1", "health"));
     c.send_text(req_text("r2", "system-presence"));
     c.send_text(req_text("r3", "health"));
@@ -78,14 +73,14 @@ TEST(Pipelining, RequestsQueuedBehindASignedConnectAreAnsweredInOrderAfterHello)
     e2e::GatewayProcess gw;
     auto id = client::DeviceIdentity::generate();
     client::GatewayClient c;
-    c.open(gw.url(), kWait);
-    const auto challenge = c.wait_challenge(kWait);
+    const auto challenge = open_and_wait_challenge(c, gw);
     auto o = cli_opts(gw);
     o.device = &id;
     // A device connect is finished on the blocking pool (pairing store), so these frames usually
     // arrive while it is still in progress and are queued; either way the order must hold.
     json::value params = client::build_connect_params(o, challenge);
-    c.send_text(json::serialize(json::object{{"type", "req"}, {"id", "c1"}, {"method", "connect"}, {"params", params}}));
+    c.send_text(
+        json::serialize(json::object{{"type", "req"}, {"id", "c1"}, {"method", "connect"}, {"params", params}}));
     for (const char* rid : {"q1", "q2", "q3"}) c.send_text(req_text(rid, "health"));
     auto res = read_responses(c, 4);
     ASSERT_EQ(res.size(), 4u);
@@ -149,7 +144,11 @@ TEST(Pipelining, SlowAndFastRequestsSentTogetherAllArrive) {
     }
     EXPECT_EQ(got, sent);
     for (const auto& r : res) {
-        if (r.at("id") == "slow-logs-1") EXPECT_TRUE(r.at("payload").at("lines").is_array()) << r;
-        if (r.at("id") == "slow-status-1") EXPECT_TRUE(r.at("payload").as_object().contains("runtimeVersion")) << r;
+        if (r.at("id") == "slow-logs-1") {
+            EXPECT_TRUE(r.at("payload").at("lines").is_array()) << r;
+        }
+        if (r.at("id") == "slow-status-1") {
+            EXPECT_TRUE(r.at("payload").as_object().contains("runtimeVersion")) << r;
+        }
     }
 }

@@ -15,44 +15,25 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "client/gateway_client.hpp"
 #include "support/gateway_process.hpp"
+#include "support/helpers.hpp"
 
 using namespace pincer;
+using namespace pincer::e2e;
 using namespace std::chrono_literals;
 namespace json = boost::json;
 
 namespace {
 
-std::string read_file(const std::filesystem::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-struct TempDir {
-    std::filesystem::path path;
-    TempDir() {
-        std::string tmpl = (std::filesystem::temp_directory_path() / "pincer-e2e-startup-XXXXXX").string();
-        if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-        path = tmpl;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path, ec);
-    }
-};
-
 // Variables that would change where the gateway looks, blanked for run_command.
 std::map<std::string, std::string> blank_env(const std::filesystem::path& home) {
-    return {{"PINCER_GATEWAY_TOKEN", ""}, {"OPENCLAW_GATEWAY_TOKEN", ""}, {"PINCER_GATEWAY_PASSWORD", ""},
-            {"OPENCLAW_GATEWAY_PASSWORD", ""}, {"PINCER_CONFIG_PATH", ""}, {"OPENCLAW_CONFIG_PATH", ""},
-            {"PINCER_GATEWAY_PORT", ""}, {"OPENCLAW_GATEWAY_PORT", ""}, {"HOME", home.string()}};
+    return {{"PINCER_GATEWAY_TOKEN", ""},      {"OPENCLAW_GATEWAY_TOKEN", ""}, {"PINCER_GATEWAY_PASSWORD", ""},
+            {"OPENCLAW_GATEWAY_PASSWORD", ""}, {"PINCER_CONFIG_PATH", ""},     {"OPENCLAW_CONFIG_PATH", ""},
+            {"PINCER_GATEWAY_PORT", ""},       {"OPENCLAW_GATEWAY_PORT", ""},  {"HOME", home.string()}};
 }
 
 // A gateway started with full control of its environment: the PINCER_* names are removed (not just
@@ -69,10 +50,10 @@ public:
             int devnull = open("/dev/null", O_WRONLY);
             if (devnull >= 0) dup2(devnull, 2);
             for (int fd = 3; fd < 1024; ++fd) close(fd);
-            for (const char* k : {"PINCER_STATE_DIR", "PINCER_CONFIG_PATH", "PINCER_GATEWAY_TOKEN",
-                                  "PINCER_GATEWAY_PASSWORD", "PINCER_GATEWAY_PORT", "OPENCLAW_STATE_DIR",
-                                  "OPENCLAW_CONFIG_PATH", "OPENCLAW_GATEWAY_TOKEN", "OPENCLAW_GATEWAY_PASSWORD",
-                                  "OPENCLAW_GATEWAY_PORT"})
+            for (const char* k :
+                 {"PINCER_STATE_DIR", "PINCER_CONFIG_PATH", "PINCER_GATEWAY_TOKEN", "PINCER_GATEWAY_PASSWORD",
+                  "PINCER_GATEWAY_PORT", "OPENCLAW_STATE_DIR", "OPENCLAW_CONFIG_PATH", "OPENCLAW_GATEWAY_TOKEN",
+                  "OPENCLAW_GATEWAY_PASSWORD", "OPENCLAW_GATEWAY_PORT"})
                 unsetenv(k);
             setenv("HOME", home.c_str(), 1);
             for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
@@ -166,11 +147,11 @@ TEST(Startup, GeneratesTokenOnceAndKeepsIt) {
 }
 
 TEST(Startup, LanBindRefusesShortToken) {
-    TempDir dir;
+    TempDir dir("startup");
     auto env = blank_env(dir.path);
     env["PINCER_STATE_DIR"] = dir.path.string();
-    auto r = e2e::run_command({PINCER_BINARY, "gateway", "run", "--port", "0", "--bind", "lan", "--token", "short-token"},
-                              env, 5s);
+    auto r = e2e::run_command(
+        {PINCER_BINARY, "gateway", "run", "--port", "0", "--bind", "lan", "--token", "short-token"}, env, 5s);
     EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
     EXPECT_NE(r.err.find("24 characters"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("refusing to bind"), std::string::npos) << r.err;
@@ -184,8 +165,8 @@ TEST(Startup, LanBindRefusesShortToken) {
 }
 
 TEST(Startup, OpenClawEnvironmentFallbacks) {
-    TempDir home;
-    TempDir state;
+    TempDir home("startup");
+    TempDir state("startup");
     const std::string token = "openclaw-env-token-0123456789abcdef";
     RawGateway gw({{"OPENCLAW_STATE_DIR", state.path.string()}, {"OPENCLAW_GATEWAY_TOKEN", token}}, home.path);
     EXPECT_EQ(gw.stdout_text().find("generated gateway token"), std::string::npos) << gw.stdout_text();
@@ -208,7 +189,8 @@ TEST(Startup, LoadsOpenClawStyleConfig) {
     mode: "local",
     port: 18789,
     bind: "loopback",
-    auth: { mode: "token", token: ")" + token + R"(", }, // trailing comma
+    auth: { mode: "token", token: ")" +
+               token + R"(", }, // trailing comma
     tailscale: { mode: "off" },
   },
   /* keys Pincer does not use yet */
@@ -231,7 +213,7 @@ TEST(Startup, LoadsOpenClawStyleConfig) {
 }
 
 TEST(Startup, InvalidConfigFailsWithPath) {
-    TempDir dir;
+    TempDir dir("startup");
     auto env = blank_env(dir.path);
     env["PINCER_STATE_DIR"] = dir.path.string();
     std::ofstream(dir.path / "pincer.json") << "{gateway: {port: \"x\"}}";
@@ -251,11 +233,7 @@ TEST(Startup, FirstHelloWithinOneSecond) {
     const auto t0 = std::chrono::steady_clock::now();
     e2e::GatewayProcess gw;
     client::GatewayClient c;
-    client::ConnectOptions o;
-    o.url = gw.url();
-    o.token = gw.token();
-    o.timeout = 3s;
-    auto hello = c.connect(o);
+    auto hello = c.connect(cli_opts(gw, 3s));
     const auto elapsed = std::chrono::steady_clock::now() - t0;
     EXPECT_EQ(hello.at("type").as_string(), "hello-ok");
     EXPECT_LT(elapsed, 1s) << std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count() << " ms";

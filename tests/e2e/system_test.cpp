@@ -11,8 +11,10 @@
 
 #include "client/gateway_client.hpp"
 #include "support/gateway_process.hpp"
+#include "support/helpers.hpp"
 
 using namespace pincer;
+using namespace pincer::e2e;
 using namespace std::chrono_literals;
 namespace json = boost::json;
 
@@ -21,26 +23,10 @@ namespace {
 std::unique_ptr<client::GatewayClient> connect(const e2e::GatewayProcess& gw,
                                                std::optional<std::vector<std::string>> scopes = std::nullopt,
                                                int max_protocol = 4) {
-    auto c = std::make_unique<client::GatewayClient>();
-    client::ConnectOptions o;
-    o.url = gw.url();
-    o.token = gw.token();
+    auto o = cli_opts(gw, 3s);
     o.scopes = std::move(scopes);
     o.max_protocol = max_protocol;
-    o.timeout = 3s;
-    c->connect(o);
-    return c;
-}
-
-template <class F>
-client::RpcError rpc_error(F&& f) {
-    try {
-        f();
-    } catch (const client::RpcError& e) {
-        return e;
-    }
-    ADD_FAILURE() << "expected an RpcError";
-    return client::RpcError(json::object{}, json::object{});
+    return connect_client(o);
 }
 
 bool queued_has(client::GatewayClient& c, std::string_view text) {
