@@ -31,7 +31,8 @@ run: build
 	./$(BUILD_DIR)/pincer gateway run $(ARGS)
 
 ## test: build and run every test (unit + end-to-end)
-test: test-deps configure
+test: test-deps
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 300
 
