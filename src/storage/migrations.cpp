@@ -72,8 +72,77 @@ CREATE TABLE meta (
 ) WITHOUT ROWID;
 )sql";
 
+// Agent runtime: sessions, transcripts, usage and the idempotency cache. Times are Unix epoch ms.
+constexpr std::string_view kMigration2 = R"sql(
+-- One row per session key (canonical `agent:<agentId>:<rest>`). The columns are what we filter,
+-- sort or enforce on; every other SessionEntry field (methods.md §4.2) lives in `fields`, a JSON
+-- object, so new fields need no migration. A NULL label is "no label"; UNIQUE allows many NULLs.
+CREATE TABLE sessions (
+    key           TEXT PRIMARY KEY NOT NULL,
+    agent_id      TEXT NOT NULL,
+    session_id    TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    updated_at_ms INTEGER NOT NULL,
+    label         TEXT UNIQUE,
+    fields        TEXT NOT NULL DEFAULT '{}'
+);
+-- Listing walks these in order and stops after a page; the trailing key makes the order total,
+-- so paging is stable when updated_at_ms ties.
+CREATE INDEX sessions_agent_updated ON sessions (agent_id, updated_at_ms DESC, key);
+CREATE INDEX sessions_updated ON sessions (updated_at_ms DESC, key);
+CREATE INDEX sessions_session_id ON sessions (session_id);
+-- Children of a session (sessions.list spawnedBy); partial, as most sessions have no parent.
+CREATE INDEX sessions_spawned_by ON sessions (json_extract(fields, '$.spawnedBy'))
+    WHERE json_extract(fields, '$.spawnedBy') IS NOT NULL;
+
+-- A transcript is keyed by sessionId, not by session key: a reset starts a new transcript.
+-- seq orders entries within a session; entry_id/parent_id link them into OpenClaw's tree.
+-- payload is the pi-ai message object for type 'message', otherwise the line's own members.
+-- A rowid table rather than WITHOUT ROWID: payloads can be large (tool results).
+CREATE TABLE transcript_entries (
+    session_id TEXT NOT NULL,
+    seq        INTEGER NOT NULL,
+    entry_id   TEXT NOT NULL,
+    parent_id  TEXT,
+    ts_ms      INTEGER NOT NULL,
+    type       TEXT NOT NULL,
+    role       TEXT,
+    payload    TEXT NOT NULL,
+    PRIMARY KEY (session_id, seq)
+);
+CREATE UNIQUE INDEX transcript_entries_entry ON transcript_entries (session_id, entry_id);
+
+-- One row per model call. cost_usd is NULL when the price is unknown (counted as missing).
+CREATE TABLE usage_records (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id        TEXT NOT NULL,
+    session_key   TEXT NOT NULL,
+    agent_id      TEXT NOT NULL,
+    provider      TEXT NOT NULL,
+    model         TEXT NOT NULL,
+    input_tokens  INTEGER NOT NULL DEFAULT 0,
+    output_tokens INTEGER NOT NULL DEFAULT 0,
+    cache_read    INTEGER NOT NULL DEFAULT 0,
+    cache_write   INTEGER NOT NULL DEFAULT 0,
+    cost_usd      REAL,
+    ts_ms         INTEGER NOT NULL
+);
+CREATE INDEX usage_records_ts ON usage_records (ts_ms);
+CREATE INDEX usage_records_session ON usage_records (session_key, ts_ms);
+
+-- Results of idempotent requests. rowid order is first-insertion order (eviction beyond the cap).
+CREATE TABLE idempotency (
+    key           TEXT PRIMARY KEY NOT NULL,
+    payload       TEXT NOT NULL,
+    status        TEXT NOT NULL,
+    expires_at_ms INTEGER NOT NULL
+);
+CREATE INDEX idempotency_expires ON idempotency (expires_at_ms);
+)sql";
+
 constexpr std::array kMigrations{
     Migration{1, kMigration1},
+    Migration{2, kMigration2},
 };
 
 constexpr bool versions_are_sequential() {
