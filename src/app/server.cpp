@@ -18,6 +18,7 @@
 #include "storage/db.hpp"
 #include "storage/device_registry.hpp"
 #include "storage/system_events.hpp"
+#include "storage/usage_repo.hpp"
 #include "transport/net_server.hpp"
 #include "util/crypto.hpp"
 #include "util/env_paths.hpp"
@@ -163,6 +164,7 @@ int run_gateway(const RunOptions& opts) {
     }
     storage::SqliteDeviceRegistry devices(*db);
     storage::SystemEventStore system_events(*db);
+    storage::UsageRepo usage_repo(*db);
 
     boost::asio::io_context ioc(1);
     auto loop = transport::make_event_loop(ioc, 2);
@@ -189,6 +191,7 @@ int run_gateway(const RunOptions& opts) {
     methods::HealthService health(gateway);
     services.config = &config_service;
     services.health = &health;
+    services.usage = &usage_repo;
     methods::register_all(table, services);
     table.freeze();
     gateway.set_health_provider([&health] { return health.cached(); });

@@ -3,7 +3,9 @@
 #include <boost/json/serialize.hpp>
 
 #include "methods/logs.hpp"
+#include "methods/models.hpp"
 #include "methods/system.hpp"
+#include "methods/usage.hpp"
 
 namespace pincer::methods {
 
@@ -13,6 +15,8 @@ void register_all(dispatch::MethodTable& table, Services& s) {
     register_config(table, s.gateway, *s.config);
     auto file = s.log_file;
     register_logs(table, s.gateway.loop(), [file] { return file; });
+    register_models(table, s.gateway, *s.config);
+    register_usage(table, s.gateway, *s.usage);
 }
 
 std::vector<dispatch::HttpRoute> http_routes(dispatch::Gateway& gateway) {

@@ -8,6 +8,7 @@
 #include "methods/config.hpp"
 #include "methods/health.hpp"
 #include "storage/system_events.hpp"
+#include "storage/usage_repo.hpp"
 #include "dispatch/http_route.hpp"
 
 namespace pincer::methods {
@@ -18,6 +19,7 @@ struct Services {
     std::filesystem::path log_file;
     ConfigService* config = nullptr;
     HealthService* health = nullptr;
+    storage::UsageRepo* usage = nullptr;
 };
 
 void register_all(dispatch::MethodTable& table, Services& services);
