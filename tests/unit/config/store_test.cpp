@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "../storage/storage_fixture.hpp"
 #include "util/crypto.hpp"
 
 namespace pincer::config {
@@ -19,22 +20,15 @@ namespace json = boost::json;
 
 class StoreTest : public ::testing::Test {
 protected:
-    void SetUp() override {
-        dir_ = fs::temp_directory_path() / ("pincer-config-test-" + util::random_token().substr(0, 10));
-        fs::create_directories(dir_);
-    }
-    void TearDown() override {
-        std::error_code ec;
-        fs::permissions(dir_, fs::perms::owner_all, ec);
-        fs::remove_all(dir_, ec);
-    }
     static std::string slurp(const fs::path& p) {
         std::ifstream in(p, std::ios::binary);
         std::stringstream ss;
         ss << in.rdbuf();
         return ss.str();
     }
-    fs::path dir_;
+    // Removed (after restoring owner permissions) when the test ends.
+    storage::test_support::TempDir tmp_{"pincer-config-test-", fs::temp_directory_path()};
+    fs::path dir_ = tmp_.path();
 };
 
 TEST_F(StoreTest, MissingFileIsEmptyValidConfig) {

@@ -1,32 +1,23 @@
 #include "storage/db.hpp"
 
 #include <gtest/gtest.h>
-#include <signal.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <string>
-#include <vector>
 
 #include "storage/device_registry.hpp"
+#include "storage_fixture.hpp"
 
 namespace pincer::storage {
 namespace {
 
 namespace fs = std::filesystem;
 
-class DatabaseTest : public ::testing::Test {
+class DatabaseTest : public test_support::StorageTest {
 protected:
-    void SetUp() override {
-        char tmpl[] = "/tmp/pincer-db-test-XXXXXX";
-        ASSERT_NE(::mkdtemp(tmpl), nullptr);
-        root_ = tmpl;
-    }
-    void TearDown() override { fs::remove_all(root_); }
+    DatabaseTest() : StorageTest("pincer-db-test-") {}
 
     // Nested and not yet existing, so the test also covers parent-directory creation.
     fs::path db_path() const { return root_ / "state" / "nested" / "pincer.sqlite"; }
@@ -36,14 +27,6 @@ protected:
         EXPECT_EQ(::stat(p.c_str(), &st), 0) << p;
         return st.st_mode & 0777;
     }
-
-    static std::string query_text(Database& db, const std::string& sql) {
-        auto guard = db.lock();
-        auto st = db.prepare(sql);
-        return st.step() ? st.column_text(0) : std::string();
-    }
-
-    fs::path root_;
 };
 
 TEST_F(DatabaseTest, MigrationsApplyAndReopenIsNoOp) {
@@ -139,13 +122,9 @@ TEST_F(DatabaseTest, ErrorsCarrySqliteMessage) {
 TEST_F(DatabaseTest, AcknowledgedWritesSurviveKill) {
     constexpr int kMaxRows = 100000;
     constexpr int kKillAfter = 150;
-    int fds[2];
-    ASSERT_EQ(::pipe(fds), 0);
-    pid_t pid = ::fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-        ::close(fds[0]);
-        try {
+    int acked = -1;
+    ASSERT_NO_FATAL_FAILURE(test_support::run_child_until_killed(
+        [&](int ack_fd) {
             Database db(db_path());
             SqliteDeviceRegistry registry(db);
             for (int i = 0; i < kMaxRows; ++i) {
@@ -157,28 +136,10 @@ TEST_F(DatabaseTest, AcknowledgedWritesSurviveKill) {
                 d.approved_at_ms = i;
                 registry.upsert_device(d);
                 registry.ensure_token(d.device_id, "operator", d.scopes, i);
-                if (::write(fds[1], &i, sizeof i) != static_cast<ssize_t>(sizeof i)) ::_exit(2);
+                test_support::ack(ack_fd, i);
             }
-        } catch (...) {
-            ::_exit(1);
-        }
-        ::_exit(0);
-    }
-    ::close(fds[1]);
-    int acked = -1;
-    int value = 0;
-    while (::read(fds[0], &value, sizeof value) == static_cast<ssize_t>(sizeof value)) {
-        acked = value;
-        if (acked + 1 == kKillAfter) break;
-    }
-    ASSERT_EQ(::kill(pid, SIGKILL), 0);
-    // Acks written before the kill are still in the pipe.
-    while (::read(fds[0], &value, sizeof value) == static_cast<ssize_t>(sizeof value)) acked = value;
-    ::close(fds[0]);
-    int status = 0;
-    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-    ASSERT_TRUE(WIFSIGNALED(status)) << "child exited early with status " << WEXITSTATUS(status);
-    ASSERT_GE(acked + 1, kKillAfter);
+        },
+        kKillAfter, &acked));
 
     Database db(db_path());
     EXPECT_EQ(query_text(db, "PRAGMA integrity_check"), "ok");

@@ -1,37 +1,19 @@
 #include "storage/device_registry.hpp"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "storage_fixture.hpp"
+
 namespace pincer::storage {
 namespace {
 
-namespace fs = std::filesystem;
-
-class DeviceRegistryTest : public ::testing::Test {
+class DeviceRegistryTest : public test_support::RepoTest<SqliteDeviceRegistry> {
 protected:
-    void SetUp() override {
-        char tmpl[] = "/tmp/pincer-registry-test-XXXXXX";
-        ASSERT_NE(::mkdtemp(tmpl), nullptr);
-        root_ = tmpl;
-        open();
-    }
-    void TearDown() override {
-        registry_.reset();
-        db_.reset();
-        fs::remove_all(root_);
-    }
-    void open() {
-        registry_.reset();
-        db_.reset();
-        db_ = std::make_unique<Database>(root_ / "pincer.sqlite");
-        registry_ = std::make_unique<SqliteDeviceRegistry>(*db_);
-    }
+    DeviceRegistryTest() : RepoTest("pincer-registry-test-") {}
 
     static core::PairedDevice device(const std::string& id) {
         core::PairedDevice d;
@@ -63,9 +45,7 @@ protected:
         return r;
     }
 
-    fs::path root_;
-    std::unique_ptr<Database> db_;
-    std::unique_ptr<SqliteDeviceRegistry> registry_;
+    std::unique_ptr<SqliteDeviceRegistry>& registry_ = repo_;  // the tests' name for the fixture's repo_
 };
 
 TEST_F(DeviceRegistryTest, UpsertAndFindDevice) {

@@ -1,39 +1,21 @@
 #include "storage/idempotency_repo.hpp"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
-#include <memory>
 #include <string>
+
+#include "storage_fixture.hpp"
 
 namespace pincer::storage {
 namespace {
 
-namespace fs = std::filesystem;
-
-class IdempotencyRepoTest : public ::testing::Test {
+class IdempotencyRepoTest : public test_support::RepoTest<IdempotencyRepo> {
 protected:
-    void SetUp() override {
-        char tmpl[] = "/tmp/pincer-idempotency-test-XXXXXX";
-        ASSERT_NE(::mkdtemp(tmpl), nullptr);
-        root_ = tmpl;
-        db_ = std::make_unique<Database>(root_ / "pincer.sqlite");
-        repo_ = std::make_unique<IdempotencyRepo>(*db_);
-    }
-    void TearDown() override {
-        repo_.reset();
-        db_.reset();
-        fs::remove_all(root_);
-    }
+    IdempotencyRepoTest() : RepoTest("pincer-idempotency-test-") {}
 
     static IdempotencyRecord rec(const std::string& key, const std::string& status, int64_t expires) {
         return IdempotencyRecord{key, R"({"runId":")" + key + R"("})", status, expires};
     }
-
-    fs::path root_;
-    std::unique_ptr<Database> db_;
-    std::unique_ptr<IdempotencyRepo> repo_;
 };
 
 TEST_F(IdempotencyRepoTest, PutGetExpireSweep) {

@@ -1,40 +1,22 @@
 #include "storage/sessions_repo.hpp"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
-#include <memory>
 #include <string>
+
+#include "storage_fixture.hpp"
 
 namespace pincer::storage {
 namespace {
 
-namespace fs = std::filesystem;
 namespace json = boost::json;
 
-class SessionsRepoTest : public ::testing::Test {
+class SessionsRepoTest : public test_support::RepoTest<SessionsRepo> {
 protected:
-    void SetUp() override {
-        char tmpl[] = "/tmp/pincer-sessions-test-XXXXXX";
-        ASSERT_NE(::mkdtemp(tmpl), nullptr);
-        root_ = tmpl;
-        open();
-    }
-    void TearDown() override {
-        repo_.reset();
-        db_.reset();
-        fs::remove_all(root_);
-    }
-    void open() {
-        repo_.reset();
-        db_.reset();
-        db_ = std::make_unique<Database>(root_ / "pincer.sqlite");
-        repo_ = std::make_unique<SessionsRepo>(*db_);
-    }
+    SessionsRepoTest() : RepoTest("pincer-sessions-test-") {}
 
     static SessionEntry entry(const std::string& key, int64_t updated, const std::string& session_id = "") {
         SessionEntry e;
@@ -45,10 +27,6 @@ protected:
     }
 
     static json::object obj(std::string_view text) { return json::parse(text).as_object(); }
-
-    fs::path root_;
-    std::unique_ptr<Database> db_;
-    std::unique_ptr<SessionsRepo> repo_;
 };
 
 TEST_F(SessionsRepoTest, AgentIdFromKey) {

@@ -1,35 +1,20 @@
 #include "storage/system_events.hpp"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
 #include <memory>
 #include <string>
+
+#include "storage_fixture.hpp"
 
 namespace pincer::storage {
 namespace {
 
-namespace fs = std::filesystem;
-
-class SystemEventStoreTest : public ::testing::Test {
+class SystemEventStoreTest : public test_support::RepoTest<SystemEventStore> {
 protected:
-    void SetUp() override {
-        char tmpl[] = "/tmp/pincer-events-test-XXXXXX";
-        ASSERT_NE(::mkdtemp(tmpl), nullptr);
-        root_ = tmpl;
-        db_ = std::make_unique<Database>(root_ / "pincer.sqlite");
-        store_ = std::make_unique<SystemEventStore>(*db_);
-    }
-    void TearDown() override {
-        store_.reset();
-        db_.reset();
-        fs::remove_all(root_);
-    }
+    SystemEventStoreTest() : RepoTest("pincer-events-test-") {}
 
-    fs::path root_;
-    std::unique_ptr<Database> db_;
-    std::unique_ptr<SystemEventStore> store_;
+    std::unique_ptr<SystemEventStore>& store_ = repo_;  // the tests' name for the fixture's repo_
 };
 
 TEST_F(SystemEventStoreTest, EnqueuePeekDrain) {

@@ -1,45 +1,25 @@
 #include "storage/transcripts_repo.hpp"
 
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 #include <map>
-#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "storage_fixture.hpp"
 
 namespace pincer::storage {
 namespace {
 
-namespace fs = std::filesystem;
 namespace json = boost::json;
 
-class TranscriptsRepoTest : public ::testing::Test {
+class TranscriptsRepoTest : public test_support::RepoTest<TranscriptsRepo> {
 protected:
-    void SetUp() override {
-        char tmpl[] = "/tmp/pincer-transcripts-test-XXXXXX";
-        ASSERT_NE(::mkdtemp(tmpl), nullptr);
-        root_ = tmpl;
-        open();
-    }
-    void TearDown() override {
-        repo_.reset();
-        db_.reset();
-        fs::remove_all(root_);
-    }
-    void open() {
-        repo_.reset();
-        db_.reset();
-        db_ = std::make_unique<Database>(db_path());
-        repo_ = std::make_unique<TranscriptsRepo>(*db_);
-    }
-    fs::path db_path() const { return root_ / "pincer.sqlite"; }
+    TranscriptsRepoTest() : RepoTest("pincer-transcripts-test-") {}
 
     static TranscriptEntry message(const std::string& role, const std::string& text, int64_t ts) {
         TranscriptEntry e;
@@ -51,16 +31,6 @@ protected:
         e.payload = json::serialize(m);
         return e;
     }
-
-    static std::string query_text(Database& db, const std::string& sql) {
-        auto guard = db.lock();
-        auto st = db.prepare(sql);
-        return st.step() ? st.column_text(0) : std::string();
-    }
-
-    fs::path root_;
-    std::unique_ptr<Database> db_;
-    std::unique_ptr<TranscriptsRepo> repo_;
 };
 
 TEST_F(TranscriptsRepoTest, Iso8601RoundTrip) {
@@ -323,43 +293,20 @@ TEST_F(TranscriptsRepoTest, TailOfHundredThousandEntriesIsFast) {
 TEST_F(TranscriptsRepoTest, AcknowledgedEntriesSurviveKill) {
     constexpr int kMaxEntries = 100000;
     constexpr int kKillAfter = 150;
-    repo_.reset();
-    db_.reset();
-    int fds[2];
-    ASSERT_EQ(::pipe(fds), 0);
-    pid_t pid = ::fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-        ::close(fds[0]);
-        try {
+    close();
+    int acked = -1;
+    ASSERT_NO_FATAL_FAILURE(test_support::run_child_until_killed(
+        [&](int ack_fd) {
             Database db(db_path());
             TranscriptsRepo repo(db);
             for (int i = 0; i < kMaxEntries; ++i) {
                 TranscriptEntry e = message(i % 2 == 0 ? "user" : "assistant", "m" + std::to_string(i), i);
                 e.entry_id = "e" + std::to_string(i);
                 repo.append("crash", {e});
-                if (::write(fds[1], &i, sizeof i) != static_cast<ssize_t>(sizeof i)) ::_exit(2);
+                test_support::ack(ack_fd, i);
             }
-        } catch (...) {
-            ::_exit(1);
-        }
-        ::_exit(0);
-    }
-    ::close(fds[1]);
-    int acked = -1;
-    int value = 0;
-    while (::read(fds[0], &value, sizeof value) == static_cast<ssize_t>(sizeof value)) {
-        acked = value;
-        if (acked + 1 == kKillAfter) break;
-    }
-    ASSERT_EQ(::kill(pid, SIGKILL), 0);
-    // Acks written before the kill are still in the pipe.
-    while (::read(fds[0], &value, sizeof value) == static_cast<ssize_t>(sizeof value)) acked = value;
-    ::close(fds[0]);
-    int status = 0;
-    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-    ASSERT_TRUE(WIFSIGNALED(status)) << "child exited early with status " << WEXITSTATUS(status);
-    ASSERT_GE(acked + 1, kKillAfter);
+        },
+        kKillAfter, &acked));
 
     open();
     EXPECT_EQ(query_text(*db_, "PRAGMA integrity_check"), "ok");

@@ -1,35 +1,21 @@
 #include "storage/usage_repo.hpp"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cmath>
-#include <filesystem>
-#include <memory>
 #include <string>
+
+#include "storage_fixture.hpp"
 
 namespace pincer::storage {
 namespace {
 
-namespace fs = std::filesystem;
-
 constexpr int64_t kDay = 86'400'000;
 constexpr int64_t kJan1 = 1'735'689'600'000;  // 2025-01-01T00:00:00Z
 
-class UsageRepoTest : public ::testing::Test {
+class UsageRepoTest : public test_support::RepoTest<UsageRepo> {
 protected:
-    void SetUp() override {
-        char tmpl[] = "/tmp/pincer-usage-test-XXXXXX";
-        ASSERT_NE(::mkdtemp(tmpl), nullptr);
-        root_ = tmpl;
-        db_ = std::make_unique<Database>(root_ / "pincer.sqlite");
-        repo_ = std::make_unique<UsageRepo>(*db_);
-    }
-    void TearDown() override {
-        repo_.reset();
-        db_.reset();
-        fs::remove_all(root_);
-    }
+    UsageRepoTest() : RepoTest("pincer-usage-test-") {}
 
     static UsageRecord rec(const std::string& session, int64_t ts, int64_t in, int64_t out,
                            std::optional<double> cost) {
@@ -47,10 +33,6 @@ protected:
         r.ts_ms = ts;
         return r;
     }
-
-    fs::path root_;
-    std::unique_ptr<Database> db_;
-    std::unique_ptr<UsageRepo> repo_;
 };
 
 TEST_F(UsageRepoTest, RecordAndTotals) {
