@@ -20,7 +20,7 @@ public:
         std::time_t t = static_cast<std::time_t>(ms / 1000);
         std::tm tm{};
         gmtime_r(&t, &tm);
-        char buf[40];
+        char buf[64];
         std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
                       tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, int(ms % 1000));
         std::string line = "{\"time\":\"";
@@ -29,7 +29,8 @@ public:
         auto lv = spdlog::level::to_string_view(msg.level);
         line.append(lv.data(), lv.size());
         line += "\",\"subsystem\":";
-        line += boost::json::serialize(boost::json::string(std::string_view(msg.logger_name.data(), msg.logger_name.size())));
+        line += boost::json::serialize(
+            boost::json::string(std::string_view(msg.logger_name.data(), msg.logger_name.size())));
         line += ",\"message\":";
         line += boost::json::serialize(boost::json::string(std::string_view(msg.payload.data(), msg.payload.size())));
         line += "}\n";
@@ -56,8 +57,6 @@ void init_logging(const LogSettings& s) {
     spdlog::flush_on(spdlog::level::info);
 }
 
-void set_log_level(const std::string& level) {
-    spdlog::set_level(spdlog::level::from_str(level));
-}
+void set_log_level(const std::string& level) { spdlog::set_level(spdlog::level::from_str(level)); }
 
 }  // namespace pincer::app

@@ -18,6 +18,8 @@
 #include "storage/db.hpp"
 #include "storage/device_registry.hpp"
 #include "storage/system_events.hpp"
+#include "storage/sessions_repo.hpp"
+#include "storage/transcripts_repo.hpp"
 #include "storage/usage_repo.hpp"
 #include "transport/net_server.hpp"
 #include "util/crypto.hpp"
@@ -165,6 +167,8 @@ int run_gateway(const RunOptions& opts) {
     storage::SqliteDeviceRegistry devices(*db);
     storage::SystemEventStore system_events(*db);
     storage::UsageRepo usage_repo(*db);
+    storage::SessionsRepo sessions_repo(*db);
+    storage::TranscriptsRepo transcripts_repo(*db);
 
     boost::asio::io_context ioc(1);
     auto loop = transport::make_event_loop(ioc, 2);
@@ -192,6 +196,8 @@ int run_gateway(const RunOptions& opts) {
     services.config = &config_service;
     services.health = &health;
     services.usage = &usage_repo;
+    services.sessions = &sessions_repo;
+    services.transcripts = &transcripts_repo;
     methods::register_all(table, services);
     table.freeze();
     gateway.set_health_provider([&health] { return health.cached(); });

@@ -13,34 +13,44 @@ bool is_blank(const json::string& s) {
 
 }  // namespace
 
+void ParamSchema::add(std::string name, ParamType type, bool required) {
+    ParamRule r;
+    r.name = std::move(name);
+    r.type = type;
+    r.required = required;
+    rules_.push_back(std::move(r));
+}
+
 ParamSchema& ParamSchema::string(std::string name, bool required, bool non_empty) {
-    rules_.push_back({std::move(name), ParamType::string, required, INT64_MIN, INT64_MAX, {}, non_empty});
+    add(std::move(name), ParamType::string, required);
+    rules_.back().non_empty = non_empty;
     return *this;
 }
 ParamSchema& ParamSchema::enumeration(std::string name, std::initializer_list<std::string_view> values, bool required) {
-    ParamRule r{std::move(name), ParamType::string, required};
-    for (auto v : values) r.one_of.emplace_back(v);
-    rules_.push_back(std::move(r));
+    add(std::move(name), ParamType::string, required);
+    for (auto v : values) rules_.back().one_of.emplace_back(v);
     return *this;
 }
 ParamSchema& ParamSchema::integer(std::string name, int64_t min, int64_t max, bool required) {
-    rules_.push_back({std::move(name), ParamType::integer, required, min, max});
+    add(std::move(name), ParamType::integer, required);
+    rules_.back().min = min;
+    rules_.back().max = max;
     return *this;
 }
 ParamSchema& ParamSchema::boolean(std::string name, bool required) {
-    rules_.push_back({std::move(name), ParamType::boolean, required});
+    add(std::move(name), ParamType::boolean, required);
     return *this;
 }
 ParamSchema& ParamSchema::object(std::string name, bool required) {
-    rules_.push_back({std::move(name), ParamType::object, required});
+    add(std::move(name), ParamType::object, required);
     return *this;
 }
 ParamSchema& ParamSchema::array(std::string name, bool required) {
-    rules_.push_back({std::move(name), ParamType::array, required});
+    add(std::move(name), ParamType::array, required);
     return *this;
 }
 ParamSchema& ParamSchema::any(std::string name, bool required) {
-    rules_.push_back({std::move(name), ParamType::any, required});
+    add(std::move(name), ParamType::any, required);
     return *this;
 }
 ParamSchema& ParamSchema::unchecked() {
@@ -92,7 +102,8 @@ std::optional<std::string> ParamSchema::validate(const json::value& params) cons
             case ParamType::array:
                 if (!v.is_array()) return fmt::format("{}: must be array", at);
                 break;
-            case ParamType::any: break;
+            case ParamType::any:
+                break;
         }
     }
     return std::nullopt;

@@ -42,6 +42,8 @@ public:
     std::optional<std::string> validate(const json::value& params) const;
 
 private:
+    void add(std::string name, ParamType type, bool required);
+
     std::vector<ParamRule> rules_;
     bool unchecked_ = false;
 };

@@ -2,9 +2,11 @@
 
 #include <boost/json/serialize.hpp>
 
+#include "methods/agents.hpp"
 #include "methods/logs.hpp"
 #include "methods/models.hpp"
 #include "methods/system.hpp"
+#include "methods/sessions.hpp"
 #include "methods/usage.hpp"
 
 namespace pincer::methods {
@@ -17,6 +19,8 @@ void register_all(dispatch::MethodTable& table, Services& s) {
     register_logs(table, s.gateway.loop(), [file] { return file; });
     register_models(table, s.gateway, *s.config);
     register_usage(table, s.gateway, *s.usage);
+    register_agents(table, s.gateway, *s.config, s.gateway.info().state_dir);
+    register_sessions(table, s.gateway, *s.sessions, *s.transcripts);
 }
 
 std::vector<dispatch::HttpRoute> http_routes(dispatch::Gateway& gateway) {

@@ -9,6 +9,8 @@
 #include "methods/health.hpp"
 #include "storage/system_events.hpp"
 #include "storage/usage_repo.hpp"
+#include "storage/sessions_repo.hpp"
+#include "storage/transcripts_repo.hpp"
 #include "dispatch/http_route.hpp"
 
 namespace pincer::methods {
@@ -20,6 +22,8 @@ struct Services {
     ConfigService* config = nullptr;
     HealthService* health = nullptr;
     storage::UsageRepo* usage = nullptr;
+    storage::SessionsRepo* sessions = nullptr;
+    storage::TranscriptsRepo* transcripts = nullptr;
 };
 
 void register_all(dispatch::MethodTable& table, Services& services);

@@ -147,6 +147,19 @@ json::object ConfigService::patch(const json::object& params, int64_t now_ms) {
     return write_validated(std::move(next), "config.patch", params, now_ms, base);
 }
 
+json::object ConfigService::mutate(const std::function<void(json::value&)>& edit, int64_t now_ms) {
+    std::lock_guard lock(write_mutex_);
+    config::LoadResult current = store_.load();
+    if (current.exists && (current.parsed.is_null() || !current.valid)) invalid("invalid config; fix before editing");
+    json::value base = current.parsed.is_null() ? json::value(json::object{}) : current.parsed;
+    json::value next = base;
+    edit(next);
+    if (next == base && current.exists) {
+        return json::object{{"ok", true}, {"noop", true}, {"path", store_.path().string()}, {"config", config::redact(base)}};
+    }
+    return write_validated(std::move(next), "config.set", json::object{}, now_ms, base);
+}
+
 void register_config(dispatch::MethodTable& table, dispatch::Gateway& gateway, ConfigService& service) {
     using Fn = json::object (*)(ConfigService&, const json::object&, int64_t);
     struct Row {

@@ -26,6 +26,11 @@ public:
     json::object set(const json::object& params);
     json::object patch(const json::object& params, int64_t now_ms);
     json::object apply(const json::object& params, int64_t now_ms);
+    /// Internal edit (no baseHash): under the write mutex loads the current config ({} when
+    /// missing), runs `edit` on it, validates and writes atomically. Returns what config.set
+    /// returns, or `{ok, noop:true, ...}` when `edit` changed nothing. `edit` may throw
+    /// core::RpcException to abort. Callers then call notify_applied on the network thread.
+    json::object mutate(const std::function<void(json::value&)>& edit, int64_t now_ms);
 
     void notify_applied(const json::value& cfg) {
         if (on_applied_) on_applied_(cfg);

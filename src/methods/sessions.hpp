@@ -1,0 +1,42 @@
+#pragma once
+/// `sessions.list`, `sessions.get`, `sessions.resolve`, `sessions.patch`, `sessions.reset`,
+/// `sessions.delete` and `sessions.preview` (methods.md §4.4–4.9, §4.11), answered from the
+/// SQLite session store and transcripts. Writes broadcast `sessions.changed` after the reply.
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/json.hpp"
+#include "dispatch/gateway.hpp"
+#include "dispatch/method_table.hpp"
+#include "storage/sessions_repo.hpp"
+#include "storage/transcripts_repo.hpp"
+
+namespace pincer::methods {
+
+/// Request-key canonicalisation (methods.md §4.1): trimmed and lowercased; empty or `main` →
+/// `agent:main:main`; `agent:` keys and the special `global`/`unknown` keys stay; any other `x`
+/// becomes `agent:main:x`.
+std::string canonical_session_key(std::string_view key);
+
+/// SessionRow (methods.md §4.4) from a stored entry: key, kind, updatedAt, sessionId and the
+/// SessionRow fields the entry holds.
+json::object session_row(const storage::SessionEntry& entry);
+
+/// The store patch (SessionsRepo::patch) for sessions.patch params (methods.md §4.7): absent =
+/// unchanged, null = clear, a value is validated and normalised. `current` is the stored entry, if
+/// any (lineage fields are write-once). Throws core::RpcException (INVALID_REQUEST naming the field).
+json::object build_session_patch(const json::object& params, const std::string& key,
+                                 const std::optional<storage::SessionEntry>& current);
+
+/// One sessions.preview row `{key, status, items:[{role, text}]}` from the last `limit` transcript
+/// entries of `key`'s session, each text clipped to `max_chars`. Never throws. Blocks on disk.
+json::object session_preview(storage::SessionsRepo& sessions, storage::TranscriptsRepo& transcripts,
+                             const std::string& key, size_t limit, size_t max_chars);
+
+/// Registers the methods above. The repositories must outlive the table.
+void register_sessions(dispatch::MethodTable& table, dispatch::Gateway& gateway, storage::SessionsRepo& sessions,
+                       storage::TranscriptsRepo& transcripts);
+
+}  // namespace pincer::methods
