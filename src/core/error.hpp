@@ -21,7 +21,9 @@ struct RpcError {
     std::optional<bool> retryable;
     std::optional<int64_t> retry_after_ms;
 
-    static RpcError invalid(std::string message) { return {ErrorCode::invalid_request, std::move(message), {}, {}, {}}; }
+    static RpcError invalid(std::string message) {
+        return {ErrorCode::invalid_request, std::move(message), {}, {}, {}};
+    }
     static RpcError unavailable(std::string message) {
         return {ErrorCode::unavailable, std::move(message), {}, {}, {}};
     }
@@ -37,5 +39,12 @@ struct RpcException : std::exception {
     explicit RpcException(RpcError e) : error(std::move(e)) {}
     const char* what() const noexcept override { return error.message.c_str(); }
 };
+
+/// Leaves a handler with INVALID_REQUEST `message` (and optional details).
+[[noreturn]] inline void throw_invalid(std::string message, json::value details = nullptr) {
+    RpcError e = RpcError::invalid(std::move(message));
+    e.details = std::move(details);
+    throw RpcException(std::move(e));
+}
 
 }  // namespace pincer::core

@@ -21,7 +21,7 @@ constexpr std::string_view kFileNames[] = {"AGENTS.md", "SOUL.md",      "TOOLS.m
                                            "USER.md",   "HEARTBEAT.md", "BOOTSTRAP.md", "MEMORY.md"};
 constexpr size_t kMaxFileBytes = 4 * 1024 * 1024;
 
-[[noreturn]] void invalid(std::string msg) { throw core::RpcException(core::RpcError::invalid(std::move(msg))); }
+using core::throw_invalid;
 [[noreturn]] void unavailable(std::string msg) {
     throw core::RpcException(core::RpcError::unavailable(std::move(msg)));
 }
@@ -44,7 +44,7 @@ fs::path expand_user(const std::string& s) {
 fs::path absolute_workspace(const std::string& raw) {
     std::error_code ec;
     fs::path p = fs::absolute(expand_user(raw), ec);
-    if (ec) invalid("invalid workspace path");
+    if (ec) throw_invalid("invalid workspace path");
     return p.lexically_normal();
 }
 
@@ -275,16 +275,16 @@ bool inside(const fs::path& root, const fs::path& p) {
 /// The file's path, refusing names outside the allow-list and paths that escape the workspace
 /// (symlinks pointing outside, hard links).
 fs::path safe_file_path(const fs::path& ws, const std::string& name) {
-    if (!allowed_name(name)) invalid("unsupported file " + dq(name));
+    if (!allowed_name(name)) throw_invalid("unsupported file " + dq(name));
     const fs::path p = ws / name;
     std::error_code ec;
     const fs::path root = fs::weakly_canonical(ws, ec);
-    if (ec) invalid("unsafe workspace file " + dq(name));
+    if (ec) throw_invalid("unsafe workspace file " + dq(name));
     const fs::path real = fs::weakly_canonical(p, ec);
-    if (ec || !inside(root, real) || real.parent_path() != root) invalid("unsafe workspace file " + dq(name));
+    if (ec || !inside(root, real) || real.parent_path() != root) throw_invalid("unsafe workspace file " + dq(name));
     struct stat st {};
     if (::stat(p.c_str(), &st) == 0) {
-        if (!S_ISREG(st.st_mode) || st.st_nlink > 1) invalid("unsafe workspace file " + dq(name));
+        if (!S_ISREG(st.st_mode) || st.st_nlink > 1) throw_invalid("unsafe workspace file " + dq(name));
     }
     return p;
 }
@@ -313,7 +313,7 @@ json::object file_entry(const fs::path& ws, const std::string& name, bool with_c
             if (data.size() > kMaxFileBytes) break;
         }
         ::close(fd);
-        if (data.size() > kMaxFileBytes) invalid("file too large: " + dq(name));
+        if (data.size() > kMaxFileBytes) throw_invalid("file too large: " + dq(name));
         o["content"] = data;
     }
     return o;
@@ -322,7 +322,7 @@ json::object file_entry(const fs::path& ws, const std::string& name, bool with_c
 Agent resolve_agent(const json::value& cfg, const fs::path& state_dir, const std::string& raw_id, Roster& keep) {
     keep = build_roster(cfg, state_dir);
     const Agent* a = keep.find(normalize_agent_id(raw_id));
-    if (!a) invalid("unknown agent id");
+    if (!a) throw_invalid("unknown agent id");
     return *a;
 }
 
@@ -381,13 +381,13 @@ dispatch::PoolResult create_agent(ConfigService& config, const fs::path& state_d
                                   int64_t now) {
     const std::string name = *str_of(params, "name");
     const std::string id = normalize_agent_id(name);
-    if (id == "main") invalid(dq("main") + " is reserved");
+    if (id == "main") throw_invalid(dq("main") + " is reserved");
     auto ws_param = str_of(params, "workspace");
     fs::path ws;
     auto written = config.mutate(
         [&](json::value& cfg) {
             Roster r = build_roster(cfg, state_dir);
-            if (r.find(id)) invalid("agent " + dq(id) + " already exists");
+            if (r.find(id)) throw_invalid("agent " + dq(id) + " already exists");
             ws = ws_param && !ws_param->empty() ? absolute_workspace(*ws_param) : state_dir / ("workspace-" + id);
             json::array& list = ensure_list(cfg);
             // Seed the implicit main agent so it stays the default once the list is non-empty.
@@ -415,7 +415,7 @@ dispatch::PoolResult update_agent(ConfigService& config, const fs::path& state_d
         [&](json::value& cfg) {
             Roster r = build_roster(cfg, state_dir);
             const Agent* a = r.find(id);
-            if (!a) invalid("agent " + dq(id) + " not found");
+            if (!a) throw_invalid("agent " + dq(id) + " not found");
             const fs::path old_ws = a->workspace;
             json::array& list = ensure_list(cfg);
             json::object* entry = find_entry(list, id);
@@ -460,7 +460,7 @@ void move_to_trash(const fs::path& state_dir, const std::string& id, int64_t now
 dispatch::PoolResult delete_agent(ConfigService& config, const fs::path& state_dir, const json::object& params,
                                   int64_t now) {
     const std::string id = normalize_agent_id(*str_of(params, "agentId"));
-    if (id == "main") invalid(dq("main") + " cannot be deleted");
+    if (id == "main") throw_invalid(dq("main") + " cannot be deleted");
     const bool delete_files = core::get_bool(params, "deleteFiles").value_or(true);
     int64_t removed_bindings = 0;
     fs::path ws;
@@ -469,7 +469,7 @@ dispatch::PoolResult delete_agent(ConfigService& config, const fs::path& state_d
         [&](json::value& cfg) {
             Roster before = build_roster(cfg, state_dir);
             const Agent* a = before.find(id);
-            if (!a || !a->entry) invalid("agent " + dq(id) + " not found");
+            if (!a || !a->entry) throw_invalid("agent " + dq(id) + " not found");
             ws = a->workspace;
             json::array& list = ensure_list(cfg);
             for (auto it = list.begin(); it != list.end();) {
@@ -541,8 +541,8 @@ json::value files_set(ConfigService& config, const fs::path& state_dir, const js
     Agent a = resolve_agent(load_cfg(config), state_dir, *str_of(params, "agentId"), keep);
     const std::string name = *str_of(params, "name");
     const std::string content = *str_of(params, "content");
-    if (!allowed_name(name)) invalid("unsupported file " + dq(name));
-    if (content.size() > kMaxFileBytes) invalid("file too large: " + dq(name));
+    if (!allowed_name(name)) throw_invalid("unsupported file " + dq(name));
+    if (content.size() > kMaxFileBytes) throw_invalid("file too large: " + dq(name));
     ensure_dir(a.workspace);
     safe_file_path(a.workspace, name);
     std::string err;

@@ -8,11 +8,7 @@
 namespace pincer::methods {
 namespace {
 
-[[noreturn]] void invalid(std::string msg, json::value details = nullptr) {
-    core::RpcError e = core::RpcError::invalid(std::move(msg));
-    e.details = std::move(details);
-    throw core::RpcException(std::move(e));
-}
+using core::throw_invalid;
 
 json::array strings(const std::vector<std::string>& v) {
     json::array a;
@@ -68,18 +64,18 @@ config::LoadResult ConfigService::load_checked(const json::object& params) {
     config::LoadResult current = store_.load();
     auto base = core::get_string(params, "baseHash");
     if (current.exists) {
-        if (!base || base->empty()) invalid("config base hash required; re-run config.get and retry");
-        if (*base != current.hash) invalid("config changed since last load; re-run config.get and retry");
+        if (!base || base->empty()) throw_invalid("config base hash required; re-run config.get and retry");
+        if (*base != current.hash) throw_invalid("config changed since last load; re-run config.get and retry");
     }
     return current;
 }
 
 json::value ConfigService::parse_raw(const json::object& params) {
     auto raw = core::get_string(params, "raw");
-    if (!raw) invalid("must have required property 'raw'");
+    if (!raw) throw_invalid("must have required property 'raw'");
     auto parsed = config::parse_json5(core::sv(*raw));
     if (auto* err = std::get_if<config::Json5Error>(&parsed)) {
-        invalid(err->message, json::object{{"line", err->line}, {"column", err->column}});
+        throw_invalid(err->message, json::object{{"line", err->line}, {"column", err->column}});
     }
     return std::move(std::get<json::value>(parsed));
 }
@@ -88,16 +84,15 @@ json::object ConfigService::write_validated(json::value cfg, std::string_view mo
                                             int64_t now_ms, const json::value& previous) {
     auto issues = config::validate_config(cfg);
     if (!issues.empty()) {
-        invalid(config::summarize_issues(issues), json::object{{"issues", config::issues_to_json(issues)}});
+        throw_invalid(config::summarize_issues(issues), json::object{{"issues", config::issues_to_json(issues)}});
     }
     auto written = store_.write_atomic(cfg);
     if (!written.ok) throw core::RpcException(core::RpcError::unavailable("config write failed: " + written.error));
-    json::object out{{"ok", true}, {"path", store_.path().string()}, {"config", config::redact(cfg)},
-                     {"hash", written.hash}};
+    json::object out{
+        {"ok", true}, {"path", store_.path().string()}, {"config", config::redact(cfg)}, {"hash", written.hash}};
     if (mode != "config.set") {
-        json::object payload{{"kind", mode == "config.patch" ? "config-patch" : "config-apply"},
-                             {"status", "ok"},
-                             {"ts", now_ms}};
+        json::object payload{
+            {"kind", mode == "config.patch" ? "config-patch" : "config-apply"}, {"status", "ok"}, {"ts", now_ms}};
         if (auto sk = core::get_string(params, "sessionKey")) payload["sessionKey"] = *sk;
         auto note = core::get_string(params, "note");
         payload["message"] = note ? json::value(*note) : json::value(nullptr);
@@ -114,9 +109,10 @@ json::object ConfigService::set(const json::object& params) {
     std::lock_guard lock(write_mutex_);
     config::LoadResult current = load_checked(params);
     json::value cfg = parse_raw(params);
-    if (!cfg.is_object()) invalid("config raw must be an object");
-    auto restored = config::restore_redacted(cfg, current.parsed.is_null() ? json::value(json::object{}) : current.parsed);
-    if (!restored.ok) invalid(restored.error);
+    if (!cfg.is_object()) throw_invalid("config raw must be an object");
+    auto restored =
+        config::restore_redacted(cfg, current.parsed.is_null() ? json::value(json::object{}) : current.parsed);
+    if (!restored.ok) throw_invalid(restored.error);
     return write_validated(std::move(cfg), "config.set", params, 0, current.parsed);
 }
 
@@ -124,25 +120,28 @@ json::object ConfigService::apply(const json::object& params, int64_t now_ms) {
     std::lock_guard lock(write_mutex_);
     config::LoadResult current = load_checked(params);
     json::value cfg = parse_raw(params);
-    if (!cfg.is_object()) invalid("config.apply raw must be an object");
-    auto restored = config::restore_redacted(cfg, current.parsed.is_null() ? json::value(json::object{}) : current.parsed);
-    if (!restored.ok) invalid(restored.error);
+    if (!cfg.is_object()) throw_invalid("config.apply raw must be an object");
+    auto restored =
+        config::restore_redacted(cfg, current.parsed.is_null() ? json::value(json::object{}) : current.parsed);
+    if (!restored.ok) throw_invalid(restored.error);
     return write_validated(std::move(cfg), "config.apply", params, now_ms, current.parsed);
 }
 
 json::object ConfigService::patch(const json::object& params, int64_t now_ms) {
     std::lock_guard lock(write_mutex_);
     config::LoadResult current = load_checked(params);
-    if (current.exists && (current.parsed.is_null() || !current.valid)) invalid("invalid config; fix before patching");
+    if (current.exists && (current.parsed.is_null() || !current.valid))
+        throw_invalid("invalid config; fix before patching");
     json::value patch = parse_raw(params);
-    if (!patch.is_object()) invalid("config.patch raw must be an object");
+    if (!patch.is_object()) throw_invalid("config.patch raw must be an object");
     json::value base = current.parsed.is_null() ? json::value(json::object{}) : current.parsed;
     auto restored = config::restore_redacted(patch, base);
-    if (!restored.ok) invalid(restored.error);
+    if (!restored.ok) throw_invalid(restored.error);
     json::value next = base;
     config::apply_merge_patch(next, patch);
     if (next == base && current.exists) {
-        return json::object{{"ok", true}, {"noop", true}, {"path", store_.path().string()}, {"config", config::redact(base)}};
+        return json::object{
+            {"ok", true}, {"noop", true}, {"path", store_.path().string()}, {"config", config::redact(base)}};
     }
     return write_validated(std::move(next), "config.patch", params, now_ms, base);
 }
@@ -150,12 +149,14 @@ json::object ConfigService::patch(const json::object& params, int64_t now_ms) {
 json::object ConfigService::mutate(const std::function<void(json::value&)>& edit, int64_t now_ms) {
     std::lock_guard lock(write_mutex_);
     config::LoadResult current = store_.load();
-    if (current.exists && (current.parsed.is_null() || !current.valid)) invalid("invalid config; fix before editing");
+    if (current.exists && (current.parsed.is_null() || !current.valid))
+        throw_invalid("invalid config; fix before editing");
     json::value base = current.parsed.is_null() ? json::value(json::object{}) : current.parsed;
     json::value next = base;
     edit(next);
     if (next == base && current.exists) {
-        return json::object{{"ok", true}, {"noop", true}, {"path", store_.path().string()}, {"config", config::redact(base)}};
+        return json::object{
+            {"ok", true}, {"noop", true}, {"path", store_.path().string()}, {"config", config::redact(base)}};
     }
     return write_validated(std::move(next), "config.set", json::object{}, now_ms, base);
 }
@@ -184,28 +185,29 @@ void register_config(dispatch::MethodTable& table, dispatch::Gateway& gateway, C
         spec.scope = std::string(core::required_scope(row.name));
         spec.flags = row.flags;
         if (row.needs_raw) {
-            spec.params.string("raw", true).string("baseHash").string("sessionKey").string("note").integer(
-                "restartDelayMs", 0, 86'400'000);
+            spec.params.string("raw", true)
+                .string("baseHash")
+                .string("sessionKey")
+                .string("note")
+                .integer("restartDelayMs", 0, 86'400'000);
         }
         Fn fn = row.fn;
         std::string what = row.name;
-        spec.handler = dispatch::AsyncHandler(
-            [&gateway, &service, fn, what, writes = row.needs_raw](const dispatch::CallView& call,
-                                                                     dispatch::Responder reply) {
-                json::object params = call.params;
-                const int64_t now = gateway.clock().now_ms();
-                dispatch::reply_from_pool_then(
-                    gateway.loop(), std::move(reply), what, [&service, fn, params, now, writes] {
-                        dispatch::PoolResult r{fn(service, params, now), {}};
-                        if (writes && !r.payload.as_object().contains("noop")) {
-                            // Apply what is on disk now, after the reply is queued: a caller whose
-                            // auth just changed still gets its answer before the 4001 close.
-                            json::value applied = service.store().load().parsed;
-                            r.after_reply = [&service, applied] { service.notify_applied(applied); };
-                        }
-                        return r;
-                    });
+        spec.handler = dispatch::AsyncHandler([&gateway, &service, fn, what, writes = row.needs_raw](
+                                                  const dispatch::CallView& call, dispatch::Responder reply) {
+            json::object params = call.params;
+            const int64_t now = gateway.clock().now_ms();
+            dispatch::reply_from_pool_then(gateway.loop(), std::move(reply), what, [&service, fn, params, now, writes] {
+                dispatch::PoolResult r{fn(service, params, now), {}};
+                if (writes && !r.payload.as_object().contains("noop")) {
+                    // Apply what is on disk now, after the reply is queued: a caller whose
+                    // auth just changed still gets its answer before the 4001 close.
+                    json::value applied = service.store().load().parsed;
+                    r.after_reply = [&service, applied] { service.notify_applied(applied); };
+                }
+                return r;
             });
+        });
         table.add(std::move(spec));
     }
     dispatch::MethodSpec schema;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "util/crypto.hpp"
+#include "util/strings.hpp"
 
 namespace pincer::methods {
 namespace {
@@ -18,27 +19,14 @@ constexpr size_t kPreviewMaxKeys = 64;
 constexpr int64_t kPreviewMaxLimit = 50;
 constexpr int64_t kPreviewMaxChars = 2000;
 
-[[noreturn]] void invalid(std::string message) {
-    throw core::RpcException(core::RpcError::invalid(std::move(message)));
-}
-
-std::string trim(std::string_view s) {
-    size_t b = 0;
-    size_t e = s.size();
-    while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-    while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-    return std::string(s.substr(b, e - b));
-}
-
-std::string lower(std::string s) {
-    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
+using util::trim;
+std::string lower(std::string_view s) { return util::ascii_lower(s); }
+using core::throw_invalid;
 
 std::optional<std::string> opt_string(const json::object& p, std::string_view key) {
     const json::value* v = p.if_contains(key);
     if (!v || v->is_null()) return std::nullopt;
-    if (!v->is_string()) invalid("invalid " + std::string(key) + ": must be a string");
+    if (!v->is_string()) throw_invalid("invalid " + std::string(key) + ": must be a string");
     return std::string(core::sv(v->get_string()));
 }
 
@@ -206,7 +194,7 @@ std::function<void()> broadcast_after(dispatch::Gateway& gateway, json::object e
 
 std::string required_key(const json::object& p) {
     std::string key = dispatch::param_string(p, "key");
-    if (trim(key).empty()) invalid("key is required");
+    if (trim(key).empty()) throw_invalid("key is required");
     return canonical_session_key(key);
 }
 
@@ -278,7 +266,7 @@ void register_sessions(dispatch::MethodTable& table, dispatch::Gateway& gateway,
                  dispatch::reply_from_pool(
                      gateway.loop(), std::move(reply), "sessions.get", [&sessions, key = canonical_session_key(raw)] {
                          auto e = sessions.get(key);
-                         if (!e) invalid("session not found: " + key);
+                         if (!e) throw_invalid("session not found: " + key);
                          return json::value(json::object{{"key", key}, {"entry", storage::session_entry_json(*e)}});
                      });
              }));
@@ -308,11 +296,11 @@ void register_sessions(dispatch::MethodTable& table, dispatch::Gateway& gateway,
                 std::string found;
                 if (!key.empty()) {
                     found = canonical_session_key(key);
-                    if (!sessions.get(found)) invalid("No session found: " + key);
+                    if (!sessions.get(found)) throw_invalid("No session found: " + key);
                 } else if (!sid.empty()) {
                     auto keys = sessions.keys_for_session_id(sid);
-                    if (keys.empty()) invalid("No session found: " + sid);
-                    if (keys.size() > 1) invalid("Multiple sessions found for sessionId: " + sid);
+                    if (keys.empty()) throw_invalid("No session found: " + sid);
+                    if (keys.size() > 1) throw_invalid("Multiple sessions found for sessionId: " + sid);
                     found = keys[0];
                 } else {
                     storage::SessionFilter f;
@@ -322,8 +310,8 @@ void register_sessions(dispatch::MethodTable& table, dispatch::Gateway& gateway,
                         f.spawned_by = canonical_session_key(s);
                     f.limit = 2;
                     auto page = sessions.list(f);
-                    if (page.rows.empty()) invalid("No session found: " + label);
-                    if (page.rows.size() > 1) invalid("Multiple sessions found for label: " + label);
+                    if (page.rows.empty()) throw_invalid("No session found: " + label);
+                    if (page.rows.size() > 1) throw_invalid("Multiple sessions found for label: " + label);
                     found = page.rows[0].key;
                 }
                 return json::value(json::object{{"ok", true}, {"key", found}});
@@ -357,7 +345,7 @@ void register_sessions(dispatch::MethodTable& table, dispatch::Gateway& gateway,
                              }
                              e = sessions.patch(key, patch, now, util::uuid_v4());
                          } catch (const storage::LabelInUse& err) {
-                             invalid(err.what());
+                             throw_invalid(err.what());
                          }
                          json::object res{
                              {"ok", true}, {"path", path}, {"key", key}, {"entry", storage::session_entry_json(*e)}};

@@ -5,28 +5,16 @@
 #include <vector>
 
 #include "methods/sessions.hpp"
+#include "util/strings.hpp"
 
 namespace pincer::methods {
 namespace {
 
 constexpr size_t kMaxLabelChars = 512;
 
-[[noreturn]] void invalid(std::string message) {
-    throw core::RpcException(core::RpcError::invalid(std::move(message)));
-}
-
-std::string trim(std::string_view s) {
-    size_t b = 0;
-    size_t e = s.size();
-    while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-    while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-    return std::string(s.substr(b, e - b));
-}
-
-std::string lower(std::string s) {
-    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
+using util::trim;
+std::string lower(std::string_view s) { return util::ascii_lower(s); }
+using core::throw_invalid;
 // ---------------------------------------------------------------------------------------------
 // sessions.patch
 
@@ -85,7 +73,7 @@ std::string normalize_enum(const EnumField& f, const json::value& v) {
         if (s == alias) return std::string(canonical);
     std::string allowed;
     for (auto c : f.values) allowed += (allowed.empty() ? "" : "|") + std::string(c);
-    invalid("invalid " + std::string(f.name) + " (use " + allowed + ")");
+    throw_invalid("invalid " + std::string(f.name) + " (use " + allowed + ")");
 }
 
 bool is_spawn_key(std::string_view key) {
@@ -102,10 +90,10 @@ json::object build_session_patch(const json::object& p, const std::string& key,
         if (v->is_null()) {
             out["label"] = nullptr;
         } else {
-            if (!v->is_string()) invalid("invalid label: must be a string");
+            if (!v->is_string()) throw_invalid("invalid label: must be a string");
             std::string label = trim(core::sv(v->get_string()));
-            if (label.empty()) invalid("invalid label: empty");
-            if (label.size() > kMaxLabelChars) invalid("invalid label: too long (max 512)");
+            if (label.empty()) throw_invalid("invalid label: empty");
+            if (label.size() > kMaxLabelChars) throw_invalid("invalid label: too long (max 512)");
             out["label"] = label;
         }
     }
@@ -124,7 +112,7 @@ json::object build_session_patch(const json::object& p, const std::string& key,
             out[f.name] = value;
     }
     if (const json::value* v = p.if_contains("fastMode")) {
-        if (!v->is_null() && !v->is_bool()) invalid("invalid fastMode: must be a boolean");
+        if (!v->is_null() && !v->is_bool()) throw_invalid("invalid fastMode: must be a boolean");
         out["fastMode"] = *v;
     }
     if (const json::value* v = p.if_contains("execNode")) {
@@ -132,7 +120,7 @@ json::object build_session_patch(const json::object& p, const std::string& key,
             out["execNode"] = nullptr;
         } else {
             if (!v->is_string() || trim(core::sv(v->get_string())).empty())
-                invalid("invalid execNode: must be a non-empty string");
+                throw_invalid("invalid execNode: must be a non-empty string");
             out["execNode"] = trim(core::sv(v->get_string()));
         }
     }
@@ -143,7 +131,7 @@ json::object build_session_patch(const json::object& p, const std::string& key,
             std::string m = v->is_string() ? trim(core::sv(v->get_string())) : std::string();
             const size_t slash = m.find('/');
             if (slash == std::string::npos || slash == 0 || slash + 1 == m.size())
-                invalid("invalid model: use provider/model");
+                throw_invalid("invalid model: use provider/model");
             out["providerOverride"] = m.substr(0, slash);
             out["modelOverride"] = m.substr(slash + 1);
             out["modelOverrideSource"] = "user";
@@ -156,11 +144,12 @@ json::object build_session_patch(const json::object& p, const std::string& key,
     for (std::string_view name : kLineage) {
         const json::value* v = p.if_contains(name);
         if (!v) continue;
-        if (!is_spawn_key(key)) invalid(std::string(name) + " is only supported for subagent:* or acp:* sessions");
+        if (!is_spawn_key(key))
+            throw_invalid(std::string(name) + " is only supported for subagent:* or acp:* sessions");
         json::value value;
         if (!v->is_null()) {
             if (name == "spawnDepth") {
-                if (!v->is_int64() || v->get_int64() < 0) invalid("invalid spawnDepth: must be an integer >= 0");
+                if (!v->is_int64() || v->get_int64() < 0) throw_invalid("invalid spawnDepth: must be an integer >= 0");
                 value = *v;
             } else if (name == "subagentRole") {
                 value = normalize_enum({"subagentRole", {"orchestrator", "leaf"}, {}}, *v);
@@ -168,14 +157,14 @@ json::object build_session_patch(const json::object& p, const std::string& key,
                 value = normalize_enum({"subagentControlScope", {"children", "none"}, {}}, *v);
             } else {
                 if (!v->is_string() || trim(core::sv(v->get_string())).empty())
-                    invalid("invalid " + std::string(name) + ": must be a non-empty string");
+                    throw_invalid("invalid " + std::string(name) + ": must be a non-empty string");
                 std::string s = trim(core::sv(v->get_string()));
                 value = name == "spawnedBy" ? canonical_session_key(s) : s;
             }
         }
         const json::value* existing = cur ? cur->fields.if_contains(name) : nullptr;
         if (existing && !existing->is_null()) {
-            if (*existing != value) invalid(std::string(name) + " cannot be changed once set");
+            if (*existing != value) throw_invalid(std::string(name) + " cannot be changed once set");
             continue;
         }
         out[name] = value;

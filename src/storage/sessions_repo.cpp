@@ -1,4 +1,5 @@
 #include "storage/sessions_repo.hpp"
+#include "util/strings.hpp"
 
 #include <algorithm>
 #include <boost/json.hpp>
@@ -103,13 +104,6 @@ void write_entry(Database& db, const SessionEntry& e) {
     st.run();
 }
 
-std::string ascii_lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) {
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    }
-    return out;
-}
 
 // A search walks the updated_at index only when it matches at least this many times the rows the
 // page needs (see SessionsRepo::list); an index walk costs roughly five sequential row reads.
@@ -154,7 +148,7 @@ std::string where_clause(const SessionFilter& f) {
 void bind_filter(Statement& st, const SessionFilter& f) {
     if (f.agent_id) st.bind(1, *f.agent_id);
     if (f.label) st.bind(2, *f.label);
-    if (f.search) st.bind(3, ascii_lower(*f.search));
+    if (f.search) st.bind(3, util::ascii_lower(*f.search));
     if (f.active_since_ms) st.bind(4, *f.active_since_ms);
     if (f.spawned_by) st.bind(5, *f.spawned_by);
 }
