@@ -43,7 +43,10 @@ public:
 
 void init_logging(const LogSettings& s) {
     std::error_code ec;
-    std::filesystem::create_directories(s.file.parent_path(), ec);
+    // The log directory sits in the state dir beside secrets: owner-only, like the rest of it.
+    if (std::filesystem::create_directories(s.file.parent_path(), ec)) {
+        std::filesystem::permissions(s.file.parent_path(), std::filesystem::perms::owner_all, ec);
+    }
     auto file_sink =
         std::make_shared<spdlog::sinks::rotating_file_sink_mt>(s.file.string(), s.max_file_bytes, s.max_files);
     file_sink->set_formatter(std::make_unique<JsonFormatter>());
