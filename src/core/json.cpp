@@ -23,6 +23,13 @@ std::optional<bool> get_bool(const json::object& o, std::string_view key) {
     return it->value().get_bool();
 }
 
+json::array string_array(const std::vector<std::string>& items) {
+    json::array a;
+    a.reserve(items.size());
+    for (const auto& s : items) a.emplace_back(s);
+    return a;
+}
+
 const json::value* find_path(const json::value& root, std::string_view dotted) {
     const json::value* cur = &root;
     while (!dotted.empty()) {

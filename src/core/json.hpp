@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace pincer {
 namespace json = boost::json;
@@ -31,6 +32,9 @@ inline const json::array* get_array(const json::object& o, std::string_view key)
 std::optional<int64_t> get_int(const json::object& o, std::string_view key);
 std::optional<bool> get_bool(const json::object& o, std::string_view key);
 inline std::string_view sv(const json::string& s) { return {s.data(), s.size()}; }
+
+/// A JSON array of the strings, in order.
+json::array string_array(const std::vector<std::string>& items);
 
 /// Follows a dotted path ("gateway.auth.token") through nested objects.
 const json::value* find_path(const json::value& root, std::string_view dotted);

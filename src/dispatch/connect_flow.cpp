@@ -14,14 +14,7 @@ namespace {
 constexpr int64_t kSignatureSkewMs = 120'000;
 
 // Events Pincer emits today; the list grows with the features behind it.
-const std::vector<std::string_view> kAdvertisedEvents = {"connect.challenge", "tick", "presence", "health",
-                                                          "shutdown"};
-
-json::array to_array(const std::vector<std::string>& v) {
-    json::array a;
-    for (const auto& s : v) a.emplace_back(s);
-    return a;
-}
+const std::vector<std::string_view> kAdvertisedEvents = {"connect.challenge", "tick", "presence", "health", "shutdown"};
 
 bool all_satisfied(const std::vector<std::string>& approved, const std::vector<std::string>& requested) {
     return std::all_of(requested.begin(), requested.end(),
@@ -30,21 +23,21 @@ bool all_satisfied(const std::vector<std::string>& approved, const std::vector<s
 
 core::HandshakeFailure pairing_failure(const core::PairingRequest& req, const std::vector<std::string>& approved_roles,
                                        const std::vector<std::string>& approved_scopes) {
-    std::string requirement = req.reason == "scope-upgrade"  ? "device is asking for more scopes than currently approved"
+    std::string requirement = req.reason == "scope-upgrade" ? "device is asking for more scopes than currently approved"
                               : req.reason == "role-upgrade" ? "device is asking for a role that is not approved"
                                                              : "device is not paired with this gateway";
     std::string msg = "pairing required: " + requirement;
     core::RpcError e{core::ErrorCode::not_paired, msg, nullptr, {}, {}};
-    e.details = json::object{
-        {"code", "PAIRING_REQUIRED"},
-        {"reason", req.reason},
-        {"requestId", req.request_id},
-        {"remediationHint", "Approve the pending request with device.pair.approve, then reconnect."},
-        {"deviceId", req.device_id},
-        {"requestedRole", req.role},
-        {"requestedScopes", to_array(req.scopes)},
-        {"approvedRoles", to_array(approved_roles)},
-        {"approvedScopes", to_array(approved_scopes)}};
+    e.details =
+        json::object{{"code", "PAIRING_REQUIRED"},
+                     {"reason", req.reason},
+                     {"requestId", req.request_id},
+                     {"remediationHint", "Approve the pending request with device.pair.approve, then reconnect."},
+                     {"deviceId", req.device_id},
+                     {"requestedRole", req.role},
+                     {"requestedScopes", core::string_array(req.scopes)},
+                     {"approvedRoles", core::string_array(approved_roles)},
+                     {"approvedScopes", core::string_array(approved_scopes)}};
     return {std::move(e), 1008, core::truncate_close_reason(msg + " (requestId: " + req.request_id + ")")};
 }
 
@@ -169,7 +162,9 @@ void Gateway::start_connect(const std::shared_ptr<Connection>& conn, core::Reque
                                    pc->role_name,
                                    p.scopes.value_or(std::vector<std::string>{}),
                                    d.signed_at_ms,
-                                   !p.token.empty() ? p.token : !p.device_token.empty() ? p.device_token : p.bootstrap_token,
+                                   !p.token.empty()          ? p.token
+                                   : !p.device_token.empty() ? p.device_token
+                                                             : p.bootstrap_token,
                                    d.nonce,
                                    p.client_platform,
                                    p.device_family};
@@ -201,7 +196,8 @@ void Gateway::start_connect(const std::shared_ptr<Connection>& conn, core::Reque
                 if (stored && util::constant_time_equal(candidate, stored->token)) {
                     pc->auth_method = "device-token";
                 } else {
-                    auto reason = !p.device_token.empty() ? core::AuthReason::device_token_mismatch : *pc->shared_failure;
+                    auto reason =
+                        !p.device_token.empty() ? core::AuthReason::device_token_mismatch : *pc->shared_failure;
                     pc->failure = core::auth_failure(reason, p, pc->protocol);
                     pc->failure_counts_against_ip = true;
                 }
@@ -213,7 +209,8 @@ void Gateway::start_connect(const std::shared_ptr<Connection>& conn, core::Reque
                     reason = loopback ? "" : "not-paired";
                 } else if (paired->public_key != pc->public_key) {
                     reason = "not-paired";
-                } else if (std::find(paired->roles.begin(), paired->roles.end(), pc->role_name) == paired->roles.end()) {
+                } else if (std::find(paired->roles.begin(), paired->roles.end(), pc->role_name) ==
+                           paired->roles.end()) {
                     reason = loopback ? "" : "role-upgrade";
                 } else if (!all_satisfied(paired->scopes, pc->scopes)) {
                     reason = "scope-upgrade";  // never silent, even on loopback
@@ -285,7 +282,7 @@ void Gateway::finish_connect(const std::shared_ptr<Connection>& conn, std::share
                                                 {"clientMode", r.client_mode},
                                                 {"role", r.role},
                                                 {"roles", json::array{json::string(r.role)}},
-                                                {"scopes", to_array(r.scopes)},
+                                                {"scopes", core::string_array(r.scopes)},
                                                 {"remoteIp", r.remote_ip},
                                                 {"silent", false},
                                                 {"isRepair", r.is_repair},
@@ -355,8 +352,10 @@ json::object Gateway::build_hello(const Connection& conn, const PendingConnect& 
     snapshot["health"] = health_provider_ ? health_provider_() : json::value(json::object{});
     snapshot["stateVersion"] = state_version();
     snapshot["uptimeMs"] = uptime_ms();
-    snapshot["sessionDefaults"] = json::object{
-        {"defaultAgentId", "main"}, {"mainKey", "main"}, {"mainSessionKey", "agent:main:main"}, {"scope", "per-sender"}};
+    snapshot["sessionDefaults"] = json::object{{"defaultAgentId", "main"},
+                                               {"mainKey", "main"},
+                                               {"mainSessionKey", "agent:main:main"},
+                                               {"scope", "per-sender"}};
     if (admin) {
         // Paths are only for admins, as the reference builds its sensitive snapshot.
         snapshot["configPath"] = info_.config_path;
@@ -367,7 +366,7 @@ json::object Gateway::build_hello(const Connection& conn, const PendingConnect& 
     json::object auth;
     if (v4) auth["method"] = pc.auth_method;
     auth["role"] = pc.role_name;
-    auth["scopes"] = to_array(pc.scopes);
+    auth["scopes"] = core::string_array(pc.scopes);
     if (pc.device_token) {
         auth["deviceToken"] = pc.device_token->token;
         auth["issuedAtMs"] = pc.device_token->issued_at_ms;
@@ -377,9 +376,13 @@ json::object Gateway::build_hello(const Connection& conn, const PendingConnect& 
                         {"maxBufferedBytes", limits_.max_buffered_bytes},
                         {"tickIntervalMs", limits_.tick_interval_ms}};
 
-    return json::object{{"type", "hello-ok"}, {"protocol", pc.protocol}, {"server", std::move(server)},
-                        {"features", std::move(features)}, {"snapshot", std::move(snapshot)},
-                        {"auth", std::move(auth)},      {"policy", std::move(policy)}};
+    return json::object{{"type", "hello-ok"},
+                        {"protocol", pc.protocol},
+                        {"server", std::move(server)},
+                        {"features", std::move(features)},
+                        {"snapshot", std::move(snapshot)},
+                        {"auth", std::move(auth)},
+                        {"policy", std::move(policy)}};
 }
 
 }  // namespace pincer::dispatch

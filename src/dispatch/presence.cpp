@@ -5,12 +5,6 @@
 namespace pincer::dispatch {
 namespace {
 
-json::array to_array(const std::vector<std::string>& v) {
-    json::array a;
-    for (const auto& s : v) a.emplace_back(s);
-    return a;
-}
-
 std::string presence_text(std::string_view host, std::string_view mode) {
     return "Node: " + std::string(host) + " \u00b7 mode " + std::string(mode);
 }
@@ -38,7 +32,7 @@ bool Presence::on_connect(const ConnState& c, int64_t now_ms) {
     if (!c.model_identifier.empty()) e["modelIdentifier"] = c.model_identifier;
     e["mode"] = c.client_mode;
     e["roles"] = json::array{json::string(core::to_string(c.role))};
-    e["scopes"] = to_array(c.scopes);
+    e["scopes"] = core::string_array(c.scopes);
     if (!c.device_id.empty()) e["deviceId"] = c.device_id;
     if (!c.instance_id.empty()) e["instanceId"] = c.instance_id;
     e["reason"] = "connect";
@@ -74,10 +68,9 @@ void Presence::upsert_reported(const json::object& fields, int64_t now_ms) {
     }
     if (key.empty()) key = "reported";
     json::object e;
-    static constexpr std::string_view kFields[] = {"host",   "ip",    "version",  "platform",         "deviceFamily",
-                                                   "modelIdentifier", "mode", "lastInputSeconds", "reason",
-                                                   "tags",   "text",  "deviceId", "roles",            "scopes",
-                                                   "instanceId"};
+    static constexpr std::string_view kFields[] = {
+        "host",   "ip",   "version", "platform", "deviceFamily", "modelIdentifier", "mode",      "lastInputSeconds",
+        "reason", "tags", "text",    "deviceId", "roles",        "scopes",          "instanceId"};
     for (auto f : kFields) {
         if (auto it = fields.find(f); it != fields.end()) e[f] = it->value();
     }

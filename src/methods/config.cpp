@@ -10,12 +10,6 @@ namespace {
 
 using core::throw_invalid;
 
-json::array strings(const std::vector<std::string>& v) {
-    json::array a;
-    for (const auto& s : v) a.emplace_back(s);
-    return a;
-}
-
 // Paths whose change needs a process restart (the listener is bound once).
 const char* const kRestartPaths[] = {"gateway.port", "gateway.bind", "gateway.customBindHost"};
 
@@ -56,7 +50,7 @@ json::object ConfigService::get() {
     out["issues"] = std::move(issues);
     out["warnings"] = json::array{};
     out["legacyIssues"] = json::array{};
-    out["ignored"] = strings(r.ignored);
+    out["ignored"] = core::string_array(r.ignored);
     return out;
 }
 

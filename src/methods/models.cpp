@@ -146,11 +146,7 @@ json::object ModelInfo::to_json() const {
     if (context_window) o["contextWindow"] = *context_window;
     if (max_tokens) o["maxTokens"] = *max_tokens;
     if (reasoning) o["reasoning"] = *reasoning;
-    if (!input.empty()) {
-        json::array in;
-        for (const auto& s : input) in.emplace_back(s);
-        o["input"] = std::move(in);
-    }
+    if (!input.empty()) o["input"] = core::string_array(input);
     if (cost) {
         json::object c;
         c["input"] = cost->input;
