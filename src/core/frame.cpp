@@ -102,19 +102,24 @@ std::string serialize_error(std::string_view id, const RpcError& error, const js
     return out;
 }
 
-std::string serialize_event(std::string_view event, const json::value& payload, int64_t seq,
-                            const json::value& state_version) {
+std::string event_prefix(std::string_view event, const json::value& payload, const json::value& state_version) {
     std::string out = R"({"type":"event","event":)";
     out += json::serialize(json::string_view(event.data(), event.size()));
     out += R"(,"payload":)";
     out += json::serialize(payload);
-    if (seq >= 0) {
-        out += R"(,"seq":)";
-        out += std::to_string(seq);
-    }
     if (!state_version.is_null()) {
         out += R"(,"stateVersion":)";
         out += json::serialize(state_version);
+    }
+    return out;
+}
+
+std::string serialize_event(std::string_view event, const json::value& payload, int64_t seq,
+                            const json::value& state_version) {
+    std::string out = event_prefix(event, payload, state_version);
+    if (seq >= 0) {
+        out += R"(,"seq":)";
+        out += std::to_string(seq);
     }
     out += '}';
     return out;

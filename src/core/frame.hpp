@@ -37,6 +37,10 @@ InboundFrame parse_inbound(std::string_view text);
 std::string serialize_ok(std::string_view id, const json::value& payload);
 /// `{"type":"res","id":..,"ok":false,"error":{..}}` (plus `payload` when not null).
 std::string serialize_error(std::string_view id, const RpcError& error, const json::value& payload = nullptr);
+/// `{"type":"event","event":..,"payload":..[,"stateVersion":..]` without the closing brace, so a
+/// broadcast can share it and append a per-connection `,"seq":N}`.
+std::string event_prefix(std::string_view event, const json::value& payload,
+                         const json::value& state_version = nullptr);
 /// Event frame; `seq` < 0 means no seq (targeted and pre-handshake events).
 std::string serialize_event(std::string_view event, const json::value& payload, int64_t seq = -1,
                             const json::value& state_version = nullptr);

@@ -1,24 +1,15 @@
 #include "dispatch/broadcaster.hpp"
 
-#include <boost/json/serialize.hpp>
-
 #include <algorithm>
 
+#include "core/frame.hpp"
 #include "core/scopes.hpp"
 
 namespace pincer::dispatch {
 
 std::shared_ptr<const std::string> event_body(std::string_view event, const json::value& payload,
                                               const json::value& state_version) {
-    std::string out = R"({"type":"event","event":)";
-    out += json::serialize(json::string_view(event.data(), event.size()));
-    out += R"(,"payload":)";
-    out += json::serialize(payload);
-    if (!state_version.is_null()) {
-        out += R"(,"stateVersion":)";
-        out += json::serialize(state_version);
-    }
-    return std::make_shared<const std::string>(std::move(out));
+    return std::make_shared<const std::string>(core::event_prefix(event, payload, state_version));
 }
 
 void Broadcaster::add(const std::shared_ptr<Connection>& conn) { conns_.push_back(conn); }
