@@ -1,21 +1,16 @@
 #include "commands/client_commands.hpp"
 
 #include <CLI/CLI.hpp>
-#include <atomic>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <csignal>
 #include <iostream>
 #include <memory>
 #include <thread>
 
 #include "client/gateway_client.hpp"
+#include "commands/command_support.hpp"
 #include "commands/gateway_target.hpp"
 #include "config/json5.hpp"
-
-#ifndef PINCER_VERSION
-#define PINCER_VERSION "0.1.0"
-#endif
 
 namespace pincer::cli {
 
@@ -23,92 +18,6 @@ namespace json = boost::json;
 using client::GatewayClient;
 
 namespace {
-
-constexpr int kExitOk = 0;
-constexpr int kExitRpcError = 1;
-constexpr int kExitNoAnswer = 2;
-
-const std::vector<std::string> kReadScopes = {"operator.read"};
-// `call` may target any method, admin ones included.
-const std::vector<std::string> kAllScopes = {"operator.admin", "operator.read", "operator.write", "operator.approvals",
-                                             "operator.pairing"};
-
-// Options every client command shares. Owned by the command's callback via shared_ptr.
-struct CommonOptions {
-    std::string url, token, password;
-    bool json = false;
-    int timeout_ms = 10000;
-};
-
-void add_common_options(CLI::App* cmd, CommonOptions& o) {
-    cmd->add_option("--url", o.url, "Gateway WebSocket URL (ws://host:port/)");
-    cmd->add_option("--token", o.token, "Gateway auth token");
-    cmd->add_option("--password", o.password, "Gateway auth password");
-    cmd->add_flag("--json", o.json, "Print machine-readable JSON");
-    cmd->add_option("--timeout", o.timeout_ms, "Timeout in milliseconds for connecting and for each request")
-        ->check(CLI::Range(1, 24 * 3600 * 1000))
-        ->capture_default_str();
-    cmd->footer(kTargetHelp);
-}
-
-void print_error(const client::RpcError& e) {
-    std::cerr << "error: " << (e.code().empty() ? "ERROR" : e.code()) << " " << e.message_text() << "\n";
-    std::string detail;
-    if (auto it = e.error.find("details"); it != e.error.end() && it->value().is_object()) {
-        const auto& d = it->value().get_object();
-        if (auto c = d.find("code"); c != d.end() && c->value().is_string())
-            detail = std::string(c->value().get_string());
-    }
-    if (detail == "AUTH_TOKEN_MISSING" || detail == "AUTH_TOKEN_MISMATCH") {
-        std::cerr << "hint: pass --token or set PINCER_GATEWAY_TOKEN (see --help)\n";
-    } else if (detail == "AUTH_PASSWORD_MISSING" || detail == "AUTH_PASSWORD_MISMATCH") {
-        std::cerr << "hint: pass --password or set PINCER_GATEWAY_PASSWORD (see --help)\n";
-    }
-}
-
-// Resolves the target, connects and runs `body`; maps every failure to an exit code and message.
-template <class Body>
-int with_gateway(const CommonOptions& o, const std::vector<std::string>& scopes, Body body) {
-    GatewayTarget target = resolve_gateway_target(o.url, o.token, o.password, process_env());
-    for (const auto& w : target.warnings) std::cerr << "warning: " << w << "\n";
-    try {
-        GatewayClient gw;
-        client::ConnectOptions opts;
-        opts.url = target.url;
-        opts.token = target.token;
-        opts.password = target.password;
-        opts.client_id = "cli";
-        opts.client_mode = "cli";
-        opts.client_version = PINCER_VERSION;
-        opts.min_protocol = 3;
-        opts.max_protocol = 4;
-        opts.role = "operator";
-        opts.scopes = scopes;
-        opts.timeout = std::chrono::milliseconds(o.timeout_ms);
-        json::object hello = gw.connect(opts);
-        int rc = body(gw, hello, target);
-        gw.close();
-        return rc;
-    } catch (const client::RpcError& e) {
-        print_error(e);
-        return kExitRpcError;
-    } catch (const client::ConnectError& e) {
-        std::cerr << "error: " << e.what() << "\n";
-        if (e.http_status == 0) std::cerr << "hint: is the gateway running? (pincer gateway run)\n";
-        return kExitNoAnswer;
-    } catch (const client::TimeoutError& e) {
-        std::cerr << "error: " << e.what() << " (gateway " << target.url << ")\n";
-        return kExitNoAnswer;
-    } catch (const client::ClosedError& e) {
-        std::cerr << "error: the gateway closed the connection: " << e.what() << "\n";
-        return kExitNoAnswer;
-    } catch (const std::exception& e) {  // bad URL, malformed reply
-        std::cerr << "error: " << e.what() << "\n";
-        return kExitNoAnswer;
-    }
-}
-
-std::chrono::milliseconds timeout_of(const CommonOptions& o) { return std::chrono::milliseconds(o.timeout_ms); }
 
 void register_call(CLI::App& app, int& exit_code) {
     auto o = std::make_shared<CommonOptions>();
@@ -178,9 +87,6 @@ void register_status(CLI::App& app, int& exit_code) {
     });
 }
 
-std::atomic<bool> g_interrupted{false};
-extern "C" void on_interrupt(int) { g_interrupted.store(true); }
-
 struct LogsOptions {
     bool follow = false;
     int limit = 200;
@@ -203,19 +109,7 @@ void register_logs(CLI::App& app, int& exit_code) {
         exit_code = with_gateway(*o, kReadScopes, [&](GatewayClient& gw, const json::object&, const GatewayTarget&) {
             std::optional<json::value> cursor;
             // Ctrl-C ends --follow cleanly (exit 0) instead of killing the process mid-line.
-            auto old_int = lo->follow ? std::signal(SIGINT, on_interrupt) : SIG_DFL;
-            auto old_term = lo->follow ? std::signal(SIGTERM, on_interrupt) : SIG_DFL;
-            struct Restore {
-                bool active;
-                void (*i)(int);
-                void (*t)(int);
-                ~Restore() {
-                    if (active) {
-                        std::signal(SIGINT, i);
-                        std::signal(SIGTERM, t);
-                    }
-                }
-            } restore{lo->follow, old_int, old_term};
+            InterruptGuard guard(lo->follow);
             for (bool first = true;; first = false) {
                 json::object params{{"limit", lo->limit}};
                 if (cursor) params["cursor"] = *cursor;
@@ -241,10 +135,10 @@ void register_logs(CLI::App& app, int& exit_code) {
                 if (auto it = obj->find("cursor"); it != obj->end() && it->value().is_number()) cursor = it->value();
                 if (!lo->follow) return kExitOk;
                 const auto wake = std::chrono::steady_clock::now() + std::chrono::milliseconds(lo->interval_ms);
-                while (!g_interrupted.load() && std::chrono::steady_clock::now() < wake) {
+                while (!InterruptGuard::interrupted() && std::chrono::steady_clock::now() < wake) {
                     std::this_thread::sleep_for(std::chrono::milliseconds(20));
                 }
-                if (g_interrupted.load()) return kExitOk;
+                if (InterruptGuard::interrupted()) return kExitOk;
             }
         });
     });

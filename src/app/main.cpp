@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include "app/server.hpp"
+#include "commands/agent_commands.hpp"
 #include "commands/client_commands.hpp"
 
 int main(int argc, char** argv) {
@@ -33,10 +34,12 @@ int main(int argc, char** argv) {
     });
 
     register_client_commands(app, exit_code);
+    register_agent_commands(app, exit_code);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
-        return app.exit(e);
+        // CLI11's own codes (105, 109, ...) become the documented "bad arguments" code 2.
+        return app.exit(e) == 0 ? 0 : 2;
     }
     return exit_code;
 }

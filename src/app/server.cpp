@@ -1,10 +1,10 @@
 #include "app/server.hpp"
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <cstdio>
 #include <iostream>
 
@@ -15,12 +15,16 @@
 #include "core/handshake.hpp"
 #include "core/limits.hpp"
 #include "methods/all.hpp"
+#include "methods/models.hpp"
 #include "storage/db.hpp"
 #include "storage/device_registry.hpp"
-#include "storage/system_events.hpp"
+#include "storage/idempotency_repo.hpp"
+#include "storage/runs_repo.hpp"
 #include "storage/sessions_repo.hpp"
+#include "storage/system_events.hpp"
 #include "storage/transcripts_repo.hpp"
 #include "storage/usage_repo.hpp"
+#include "transport/http_fetcher.hpp"
 #include "transport/net_server.hpp"
 #include "util/crypto.hpp"
 #include "util/env_paths.hpp"
@@ -138,10 +142,11 @@ int run_gateway(const RunOptions& opts) {
     }
     const std::string bind = opts.bind.value_or(cfg_string(cfg, "gateway.bind", "loopback"));
     const auto addresses = bind_addresses(bind, cfg);
-    const bool remote = std::any_of(addresses.begin(), addresses.end(), [](auto& a) { return !is_loopback_address(a); });
+    const bool remote =
+        std::any_of(addresses.begin(), addresses.end(), [](auto& a) { return !is_loopback_address(a); });
     if (remote) {
-        const auto& secret = live.auth.shared.mode == core::AuthMode::password ? live.auth.shared.password
-                                                                                 : live.auth.shared.token;
+        const auto& secret =
+            live.auth.shared.mode == core::AuthMode::password ? live.auth.shared.password : live.auth.shared.token;
         if (live.auth.shared.mode == core::AuthMode::none || secret.size() < kMinRemoteSecretChars) {
             std::cerr << "pincer: refusing to bind " << bind << " beyond loopback: anyone on the network could reach "
                       << "the gateway. Set a gateway token or password of at least " << kMinRemoteSecretChars
@@ -169,14 +174,15 @@ int run_gateway(const RunOptions& opts) {
     storage::UsageRepo usage_repo(*db);
     storage::SessionsRepo sessions_repo(*db);
     storage::TranscriptsRepo transcripts_repo(*db);
+    storage::IdempotencyRepo idempotency_repo(*db);
+    storage::RunsRepo runs_repo(*db);
 
     boost::asio::io_context ioc(1);
     auto loop = transport::make_event_loop(ioc, 2);
     dispatch::MethodTable table;
     char host[256] = "localhost";
     gethostname(host, sizeof(host) - 1);
-    dispatch::ServerInfo info{PINCER_VERSION, util::uuid_v4(), host, cfg_path.string(), state.string(),
-                              clock.now_ms()};
+    dispatch::ServerInfo info{PINCER_VERSION, util::uuid_v4(), host, cfg_path.string(), state.string(), clock.now_ms()};
     dispatch::Gateway gateway(*loop, clock, table, &devices, info, live.limits, live.auth);
 
     methods::Services services{gateway, system_events, log.file};
@@ -198,6 +204,17 @@ int run_gateway(const RunOptions& opts) {
     services.usage = &usage_repo;
     services.sessions = &sessions_repo;
     services.transcripts = &transcripts_repo;
+    auto fetcher = transport::make_http_fetcher(ioc);
+    methods::ChatRuntime chat(methods::ChatDeps{gateway, config_service, sessions_repo, transcripts_repo, usage_repo,
+                                                idempotency_repo, runs_repo, system_events, *fetcher, state,
+                                                methods::process_env()});
+    try {
+        if (size_t n = chat.recover_interrupted()) spdlog::warn("closed {} agent run(s) interrupted by a restart", n);
+    } catch (const std::exception& e) {
+        std::cerr << "pincer: cannot recover interrupted runs: " << e.what() << "\n";
+        return 1;
+    }
+    services.chat = &chat;
     methods::register_all(table, services);
     table.freeze();
     gateway.set_health_provider([&health] { return health.cached(); });

@@ -84,7 +84,9 @@ constexpr std::string_view kSchemaText = R"json({
             "maxHttpHeaderBytes": {"type": "integer", "minimum": 1024, "maximum": 1048576, "default": 16384},
             "maxHttpBodyBytes": {"type": "integer", "minimum": 1024, "maximum": 1073741824, "default": 1048576},
             "maxConnections": {"type": "integer", "minimum": 1, "maximum": 1000000, "default": 20000},
-            "controlPlaneWritesPerMinute": {"type": "integer", "minimum": 1, "maximum": 100000, "default": 3}
+            "controlPlaneWritesPerMinute": {"type": "integer", "minimum": 1, "maximum": 100000, "default": 3},
+            "agentMaxSteps": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 32},
+            "chatHistoryMaxBytes": {"type": "integer", "minimum": 65536, "maximum": 67108864, "default": 6291456}
           }
         }
       }
@@ -185,6 +187,10 @@ constexpr HintRow kHints[] = {
     {"gateway.limits.maxConnections", "Max connections", "Total open sockets.", "Limits", 62, false, true},
     {"gateway.limits.controlPlaneWritesPerMinute", "Config writes per minute",
      "config.apply / config.patch calls allowed per client per minute.", "Limits", 63, false, true},
+    {"gateway.limits.agentMaxSteps", "Agent steps per run", "Model calls one agent run may make.", "Limits", 64, false,
+     true},
+    {"gateway.limits.chatHistoryMaxBytes", "chat.history cap (bytes)", "Largest chat.history response.", "Limits", 65,
+     false, true},
     {"logging", "Logging", "Log output settings.", "Logging", 70},
     {"logging.level", "Log level", "Minimum level written: trace, debug, info, warn, error.", "Logging", 71},
     {"logging.file", "Log file", "Path of the log file (rotated).", "Logging", 72, false, false,

@@ -47,6 +47,10 @@ struct Limits {
     uint64_t max_http_body_bytes = 1024 * 1024;
     /// Total open sockets (authenticated or not); more are refused at accept.
     uint32_t max_connections = 20'000;
+    /// Model calls one agent run may make (model → tools → model ...) before it ends with an error.
+    uint32_t agent_max_steps = 32;
+    /// Largest `chat.history` response; the oldest messages are dropped beyond it (reference: 6 MiB).
+    uint64_t chat_history_max_bytes = 6 * 1024 * 1024;
 };
 
 /// Reads overrides from the config root (missing keys keep defaults). Returns an error message

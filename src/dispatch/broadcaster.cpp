@@ -37,13 +37,16 @@ bool Broadcaster::deliver(Connection& conn, const std::shared_ptr<const std::str
 
 size_t Broadcaster::broadcast(std::string_view event, const json::value& payload, const BroadcastOptions& opts) {
     if (conns_.empty()) return 0;
-    auto body = event_body(event, payload, opts.state_version);
+    // Serialised on the first recipient: a filtered event nobody gets costs nothing.
+    std::shared_ptr<const std::string> body;
     size_t delivered = 0;
     // Copy: a slow-consumer close may re-enter remove() through the transport.
     auto targets = conns_;
     for (const auto& c : targets) {
         if (c->state.phase != ConnPhase::connected) continue;
         if (!core::event_allowed(event, c->state.role, c->state.scopes)) continue;
+        if (opts.filter && !opts.filter(c->state)) continue;
+        if (!body) body = event_body(event, payload, opts.state_version);
         if (deliver(*c, body, opts.drop_if_slow)) ++delivered;
     }
     return delivered;

@@ -1,6 +1,7 @@
 #pragma once
 /// Serialise-once fan-out of events to authenticated connections, with per-connection `seq`,
 /// per-event scope guards and the slow-consumer policy.
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -16,6 +17,9 @@ struct BroadcastOptions {
     bool drop_if_slow = false;
     /// `stateVersion` to attach (presence/health); null = none.
     json::value state_version = nullptr;
+    /// Only connections this accepts get the event (e.g. one protocol version's shape, or
+    /// clients that asked for tool events); null = all. Skipped clients keep their seq.
+    std::function<bool(const ConnState&)> filter;
 };
 
 class Broadcaster {

@@ -14,7 +14,8 @@ namespace {
 constexpr int64_t kSignatureSkewMs = 120'000;
 
 // Events Pincer emits today; the list grows with the features behind it.
-const std::vector<std::string_view> kAdvertisedEvents = {"connect.challenge", "tick", "presence", "health", "shutdown"};
+const std::vector<std::string_view> kAdvertisedEvents = {"connect.challenge", "tick", "presence", "health",
+                                                         "shutdown",          "chat", "agent",    "sessions.changed"};
 
 bool all_satisfied(const std::vector<std::string>& approved, const std::vector<std::string>& requested) {
     return std::all_of(requested.begin(), requested.end(),

@@ -10,8 +10,7 @@ namespace pincer::dispatch {
 namespace {
 
 int64_t steady_us() {
-    return std::chrono::duration_cast<std::chrono::microseconds>(
-               std::chrono::steady_clock::now().time_since_epoch())
+    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch())
         .count();
 }
 
@@ -38,6 +37,10 @@ struct Responder::State {
     MethodSpec* spec = nullptr;
     int64_t started_us = 0;
     bool done = false;
+    /// While the handler runs: a Responder destroyed now (a throw unwinding the handler) must not
+    /// answer "not answered" before the dispatcher answers with the real error.
+    bool in_dispatch = false;
+    bool dropped = false;
 
     void finish(bool ok, const std::string& frame) {
         if (done) return;
@@ -52,14 +55,26 @@ struct Responder::State {
 };
 
 Responder::~Responder() {
+    if (state_ && !state_->done && state_->in_dispatch) {
+        state_->dropped = true;
+        return;
+    }
     if (state_ && !state_->done) {
-        state_->finish(false, core::serialize_error(state_->id, core::RpcError::unavailable("request was not answered")));
+        state_->finish(false,
+                       core::serialize_error(state_->id, core::RpcError::unavailable("request was not answered")));
     }
 }
 
 void Responder::ok(json::value payload) { state_->finish(true, core::serialize_ok(state_->id, payload)); }
 
 void Responder::fail(core::RpcError error) { state_->finish(false, core::serialize_error(state_->id, error)); }
+
+void Responder::progress(const json::value& payload) {
+    if (state_->done) return;
+    if (auto c = state_->conn.lock(); c && c->state.phase == ConnPhase::connected) {
+        c->send(core::serialize_ok(state_->id, payload));
+    }
+}
 
 // --- Gateway ---------------------------------------------------------------------------------
 
@@ -113,7 +128,9 @@ void Gateway::on_close(const std::shared_ptr<Connection>& conn) {
 
 void Gateway::on_message(const std::shared_ptr<Connection>& conn, std::string_view text) {
     switch (conn->state.phase) {
-        case ConnPhase::awaiting_connect: handle_pre_connect(conn, text); return;
+        case ConnPhase::awaiting_connect:
+            handle_pre_connect(conn, text);
+            return;
         case ConnPhase::connecting: {
             auto& q = queued_[conn.get()];
             if (q.size() >= limits_.max_pending_handshake_frames) {
@@ -124,8 +141,10 @@ void Gateway::on_message(const std::shared_ptr<Connection>& conn, std::string_vi
             q.emplace_back(text);
             return;
         }
-        case ConnPhase::closing: return;
-        case ConnPhase::connected: break;
+        case ConnPhase::closing:
+            return;
+        case ConnPhase::connected:
+            break;
     }
     auto frame = core::parse_inbound(text);
     if (auto* req = std::get_if<core::RequestFrame>(&frame)) {
@@ -166,7 +185,8 @@ void Gateway::dispatch(const std::shared_ptr<Connection>& conn, core::RequestFra
     const std::string_view required = spec ? std::string_view(spec->scope) : core::required_scope(req.method);
     const core::Authz authz = core::authorize_scope(req.method, required, st.role, st.scopes);
     if (authz.outcome == core::AuthzOutcome::unauthorized_role) {
-        reply_error(*conn, req.id, core::RpcError::invalid("unauthorized role: " + std::string(core::to_string(st.role))));
+        reply_error(*conn, req.id,
+                    core::RpcError::invalid("unauthorized role: " + std::string(core::to_string(st.role))));
         count_unauthorized(*conn);
         return;
     }
@@ -198,9 +218,8 @@ void Gateway::dispatch(const std::shared_ptr<Connection>& conn, core::RequestFra
                                                            std::to_string((*wait + 999) / 1000) + "s");
             e.retryable = true;
             e.retry_after_ms = *wait;
-            e.details = json::object{
-                {"method", req.method},
-                {"limit", std::to_string(limits_.control_plane_writes_per_minute) + " per 60s"}};
+            e.details = json::object{{"method", req.method},
+                                     {"limit", std::to_string(limits_.control_plane_writes_per_minute) + " per 60s"}};
             reply_error(*conn, req.id, e);
             return;
         }
@@ -220,18 +239,27 @@ void Gateway::dispatch(const std::shared_ptr<Connection>& conn, core::RequestFra
     state->spec = spec;
     state->started_us = steady_us();
     Responder responder(state);
+    state->in_dispatch = true;
     try {
         if (auto* sync = std::get_if<SyncHandler>(&spec->handler)) {
             responder.ok((*sync)(view));
         } else {
             std::get<AsyncHandler>(spec->handler)(view, std::move(responder));
         }
+        state->in_dispatch = false;
+        if (state->dropped && !state->done) {
+            state->finish(false,
+                          core::serialize_error(req.id, core::RpcError::unavailable("request was not answered")));
+        }
     } catch (const core::RpcException& e) {
+        state->in_dispatch = false;
         state->finish(false, core::serialize_error(req.id, e.error));
     } catch (const std::exception& e) {
+        state->in_dispatch = false;
         const std::string ref = util::uuid_v4().substr(0, 8);
         spdlog::error("handler {} failed (ref {}): {}", req.method, ref, e.what());
-        state->finish(false, core::serialize_error(req.id, core::RpcError::unavailable("internal error (ref " + ref + ")")));
+        state->finish(false,
+                      core::serialize_error(req.id, core::RpcError::unavailable("internal error (ref " + ref + ")")));
     }
 }
 

@@ -39,6 +39,9 @@ public:
     ~Responder();
     void ok(json::value payload);
     void fail(core::RpcError error);
+    /// Sends an ok response without completing the call: the `agent` method answers twice under
+    /// one request id (accepted, then the final result), as the reference does.
+    void progress(const json::value& payload);
 
 private:
     std::shared_ptr<State> state_;

@@ -579,6 +579,22 @@ std::string normalize_agent_id(std::string_view raw) {
     return out.empty() ? "main" : out;
 }
 
+std::string default_agent_id(const json::value& cfg) { return build_roster(cfg, {}).default_id; }
+
+std::optional<AgentTarget> find_agent(const json::value& cfg, const fs::path& state_dir, std::string_view id) {
+    Roster roster = build_roster(cfg, state_dir);
+    const Agent* a = roster.find(normalize_agent_id(id));
+    if (!a) return std::nullopt;
+    std::string name;
+    if (a->entry) {
+        name = str_of(*a->entry, "name").value_or("");
+        if (name.empty()) name = identity_field(*a->entry, "name");
+    }
+    return AgentTarget{a->id, name, a->workspace};
+}
+
+void ensure_agent_workspace(const AgentTarget& agent) { ensure_workspace(agent.workspace, agent.name, "", ""); }
+
 void register_agents(dispatch::MethodTable& table, dispatch::Gateway& gateway, ConfigService& config,
                      std::filesystem::path state_dir) {
     using ReadFn = json::value (*)(ConfigService&, const fs::path&, const json::object&);

@@ -3,6 +3,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "methods/agents.hpp"
+#include "methods/chat.hpp"
 #include "methods/logs.hpp"
 #include "methods/models.hpp"
 #include "methods/system.hpp"
@@ -21,6 +22,7 @@ void register_all(dispatch::MethodTable& table, Services& s) {
     register_usage(table, s.gateway, *s.usage);
     register_agents(table, s.gateway, *s.config, s.gateway.info().state_dir);
     register_sessions(table, s.gateway, *s.sessions, *s.transcripts);
+    if (s.chat) register_chat(table, *s.chat);
 }
 
 std::vector<dispatch::HttpRoute> http_routes(dispatch::Gateway& gateway) {

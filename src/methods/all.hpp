@@ -5,6 +5,7 @@
 
 #include "dispatch/gateway.hpp"
 #include "dispatch/method_table.hpp"
+#include "methods/chat_runs.hpp"
 #include "methods/config.hpp"
 #include "methods/health.hpp"
 #include "storage/system_events.hpp"
@@ -24,6 +25,7 @@ struct Services {
     storage::UsageRepo* usage = nullptr;
     storage::SessionsRepo* sessions = nullptr;
     storage::TranscriptsRepo* transcripts = nullptr;
+    ChatRuntime* chat = nullptr;
 };
 
 void register_all(dispatch::MethodTable& table, Services& services);

@@ -178,14 +178,7 @@ json::object build_list(storage::SessionsRepo& repo, const json::object& p, int6
 
 json::object changed_event(const std::string& key, std::string_view reason, int64_t ts,
                            const storage::SessionEntry* entry) {
-    json::object ev{{"sessionKey", key}, {"reason", reason}, {"ts", ts}};
-    if (entry) {
-        ev["sessionId"] = entry->session_id;
-        ev["updatedAt"] = entry->updated_at_ms;
-        ev["kind"] = session_kind(*entry);
-        if (entry->label) ev["label"] = *entry->label;
-    }
-    return ev;
+    return session_changed_event(key, reason, ts, entry);
 }
 
 std::function<void()> broadcast_after(dispatch::Gateway& gateway, json::object event) {
@@ -209,6 +202,18 @@ void add_spec(dispatch::MethodTable& table, std::string name, std::string scope,
 }
 
 }  // namespace
+
+json::object session_changed_event(const std::string& key, std::string_view reason, int64_t ts,
+                                   const storage::SessionEntry* entry) {
+    json::object ev{{"sessionKey", key}, {"reason", reason}, {"ts", ts}};
+    if (entry) {
+        ev["sessionId"] = entry->session_id;
+        ev["updatedAt"] = entry->updated_at_ms;
+        ev["kind"] = session_kind(*entry);
+        if (entry->label) ev["label"] = *entry->label;
+    }
+    return ev;
+}
 
 std::string canonical_session_key(std::string_view raw) {
     std::string key = lower(trim(raw));

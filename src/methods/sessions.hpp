@@ -20,6 +20,10 @@ namespace pincer::methods {
 /// becomes `agent:main:x`.
 std::string canonical_session_key(std::string_view key);
 
+/// A `sessions.changed` payload `{sessionKey, reason, ts, sessionId?, updatedAt?, kind?, label?}`.
+json::object session_changed_event(const std::string& key, std::string_view reason, int64_t ts,
+                                   const storage::SessionEntry* entry);
+
 /// SessionRow (methods.md §4.4) from a stored entry: key, kind, updatedAt, sessionId and the
 /// SessionRow fields the entry holds.
 json::object session_row(const storage::SessionEntry& entry);

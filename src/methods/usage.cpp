@@ -51,6 +51,8 @@ Civil civil_from_days(int64_t z) {
         core::RpcError::invalid("invalid usage.cost params: at /" + std::string(field) + ": " + std::string(problem)));
 }
 
+}  // namespace
+
 // Costs are doubles; whole numbers go out as integers so an empty window reads `0` (as the
 // reference's JSON does) rather than Boost.JSON's `0E0`.
 json::value cost_value(double v) {
@@ -61,7 +63,7 @@ json::value cost_value(double v) {
 // CostUsageTotals. UsageRepo records only one cost per model call (cost_usd), not its
 // input/output/cache split, so the whole known cost goes to totalCost and the component costs are
 // reported as 0 rather than guessed. missingCostEntries counts calls whose price was unknown.
-void put_totals(json::object& o, const storage::UsageTotals& t) {
+void put_cost_usage_totals(json::object& o, const storage::UsageTotals& t) {
     o["input"] = t.input;
     o["output"] = t.output;
     o["cacheRead"] = t.cache_read;
@@ -75,7 +77,7 @@ void put_totals(json::object& o, const storage::UsageTotals& t) {
     o["missingCostEntries"] = t.missing_cost_entries;
 }
 
-void add(storage::UsageTotals& into, const storage::UsageTotals& t) {
+void add_usage_totals(storage::UsageTotals& into, const storage::UsageTotals& t) {
     into.input += t.input;
     into.output += t.output;
     into.cache_read += t.cache_read;
@@ -85,8 +87,6 @@ void add(storage::UsageTotals& into, const storage::UsageTotals& t) {
     into.missing_cost_entries += t.missing_cost_entries;
     into.records += t.records;
 }
-
-}  // namespace
 
 std::optional<int64_t> parse_iso_date(std::string_view s) {
     if (s.size() != 10 || s[4] != '-' || s[7] != '-') return std::nullopt;
@@ -165,10 +165,10 @@ json::object build_usage_cost(storage::UsageRepo& repo, const UsageCostQuery& qu
         std::string date = format_iso_date(day);
         storage::UsageTotals t;
         if (auto it = by_date.find(date); it != by_date.end()) t = it->second;
-        add(total, t);
+        add_usage_totals(total, t);
         json::object row;
         row["date"] = date;
-        put_totals(row, t);
+        put_cost_usage_totals(row, t);
         daily.emplace_back(std::move(row));
     }
 
@@ -177,7 +177,7 @@ json::object build_usage_cost(storage::UsageRepo& repo, const UsageCostQuery& qu
     out["days"] = last - first + 1;
     out["daily"] = std::move(daily);
     json::object totals;
-    put_totals(totals, total);
+    put_cost_usage_totals(totals, total);
     out["totals"] = std::move(totals);
     // The reference reports the state of its transcript-scanning cache; Pincer reads SQLite
     // directly, so the answer is always fresh and no files are involved.

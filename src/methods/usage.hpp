@@ -33,6 +33,14 @@ json::object build_usage_cost(storage::UsageRepo& repo, const UsageCostQuery& qu
 /// `{updatedAt, providers:[], recorded:{records}}`. Blocks on disk.
 json::object build_usage_status(storage::UsageRepo& repo, int64_t now_ms);
 
+/// A cost for the wire: whole numbers as integers, so an empty window reads `0`.
+json::value cost_value(double v);
+/// Writes the CostUsageTotals members (input, output, cacheRead, cacheWrite, totalTokens,
+/// totalCost, the per-component costs, missingCostEntries) into `o`.
+void put_cost_usage_totals(json::object& o, const storage::UsageTotals& t);
+/// `into += t`, member by member.
+void add_usage_totals(storage::UsageTotals& into, const storage::UsageTotals& t);
+
 /// "YYYY-MM-DD" -> days since 1970-01-01; nullopt unless it is a real calendar date.
 std::optional<int64_t> parse_iso_date(std::string_view s);
 /// Days since 1970-01-01 -> "YYYY-MM-DD".

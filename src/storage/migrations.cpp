@@ -140,9 +140,30 @@ CREATE TABLE idempotency (
 CREATE INDEX idempotency_expires ON idempotency (expires_at_ms);
 )sql";
 
+// Agent runs: one row per run, so a run that was streaming when the process died is found on
+// restart (status 'running') and closed with its last saved partial text.
+constexpr std::string_view kMigration3 = R"sql(
+CREATE TABLE agent_runs (
+    run_id        TEXT PRIMARY KEY NOT NULL,
+    session_key   TEXT NOT NULL,
+    session_id    TEXT NOT NULL,
+    agent_id      TEXT NOT NULL,
+    status        TEXT NOT NULL,
+    started_at_ms INTEGER NOT NULL,
+    ended_at_ms   INTEGER,
+    partial_text  TEXT NOT NULL DEFAULT '',
+    stop_reason   TEXT,
+    error         TEXT,
+    result        TEXT
+);
+CREATE INDEX agent_runs_running ON agent_runs (status) WHERE status = 'running';
+CREATE INDEX agent_runs_ended ON agent_runs (ended_at_ms);
+)sql";
+
 constexpr std::array kMigrations{
     Migration{1, kMigration1},
     Migration{2, kMigration2},
+    Migration{3, kMigration3},
 };
 
 constexpr bool versions_are_sequential() {

@@ -36,6 +36,17 @@ UsageTotals read_totals(const Statement& st, int first) {
     return t;
 }
 
+void check_offset(int tz_offset_minutes) {
+    if (tz_offset_minutes < -720 || tz_offset_minutes > 840) {
+        throw StorageError("utc offset " + std::to_string(tz_offset_minutes) + " minutes is outside UTC-12..UTC+14");
+    }
+}
+
+// The calendar date of ts_ms at UTC + ?3 minutes. Floor division so instants before 1970 land on
+// the right day too.
+constexpr std::string_view kDayColumn =
+    "date((((ts_ms + ?3 * 60000) - (((ts_ms + ?3 * 60000) % 1000) + 1000) % 1000) / 1000), 'unixepoch') AS day";
+
 }  // namespace
 
 int64_t UsageRepo::record(const UsageRecord& r) {
@@ -63,18 +74,41 @@ int64_t UsageRepo::record(const UsageRecord& r) {
 }
 
 std::vector<DailyUsage> UsageRepo::daily(int64_t from_ms, int64_t to_ms, int tz_offset_minutes) {
-    if (tz_offset_minutes < -720 || tz_offset_minutes > 840) {
-        throw StorageError("utc offset " + std::to_string(tz_offset_minutes) + " minutes is outside UTC-12..UTC+14");
-    }
+    check_offset(tz_offset_minutes);
     auto guard = db_.lock();
-    // Floor division so instants before 1970 land on the right day too.
-    auto st = db_.prepare(
-        "SELECT date((((ts_ms + ?3 * 60000) - (((ts_ms + ?3 * 60000) % 1000) + 1000) % 1000) / 1000), "
-        "'unixepoch') AS day, " +
-        std::string(kTotalsColumns) + " FROM usage_records WHERE ts_ms >= ?1 AND ts_ms < ?2 GROUP BY day ORDER BY day");
+    auto st = db_.prepare("SELECT " + std::string(kDayColumn) + ", " + std::string(kTotalsColumns) +
+                          " FROM usage_records WHERE ts_ms >= ?1 AND ts_ms < ?2 GROUP BY day ORDER BY day");
     st.bind(1, from_ms).bind(2, to_ms).bind(3, int64_t{tz_offset_minutes});
     std::vector<DailyUsage> out;
     while (st.step()) out.push_back(DailyUsage{st.column_text(0), read_totals(st, 1)});
+    return out;
+}
+
+std::vector<UsageGroup> UsageRepo::grouped(int64_t from_ms, int64_t to_ms, int tz_offset_minutes,
+                                           std::optional<std::string_view> session_key) {
+    check_offset(tz_offset_minutes);
+    auto guard = db_.lock();
+    auto st = db_.prepare("SELECT session_key, agent_id, provider, model, " + std::string(kDayColumn) +
+                          ", min(ts_ms), max(ts_ms), " + std::string(kTotalsColumns) +
+                          " FROM usage_records WHERE ts_ms >= ?1 AND ts_ms < ?2" +
+                          (session_key ? " AND session_key = ?4" : "") +
+                          " GROUP BY session_key, agent_id, provider, model, day "
+                          "ORDER BY session_key, day, provider, model, agent_id");
+    st.bind(1, from_ms).bind(2, to_ms).bind(3, int64_t{tz_offset_minutes});
+    if (session_key) st.bind(4, *session_key);
+    std::vector<UsageGroup> out;
+    while (st.step()) {
+        UsageGroup g;
+        g.session_key = st.column_text(0);
+        g.agent_id = st.column_text(1);
+        g.provider = st.column_text(2);
+        g.model = st.column_text(3);
+        g.date = st.column_text(4);
+        g.first_ts_ms = st.column_int64(5);
+        g.last_ts_ms = st.column_int64(6);
+        g.totals = read_totals(st, 7);
+        out.push_back(std::move(g));
+    }
     return out;
 }
 

@@ -47,6 +47,18 @@ struct DailyUsage {
     UsageTotals totals;
 };
 
+/// The records of one (session key, agent, provider, model, date) combination.
+struct UsageGroup {
+    std::string session_key;
+    std::string agent_id;
+    std::string provider;
+    std::string model;
+    std::string date;         // YYYY-MM-DD in the requested offset
+    int64_t first_ts_ms = 0;  // earliest and latest record of the group
+    int64_t last_ts_ms = 0;
+    UsageTotals totals;
+};
+
 class UsageRepo {
 public:
     static constexpr int64_t kMinTime = std::numeric_limits<int64_t>::min();
@@ -67,6 +79,12 @@ public:
     UsageTotals totals(int64_t from_ms, int64_t to_ms);
     /// Totals of one session key over from_ms <= ts_ms < to_ms (all time by default).
     UsageTotals by_session(std::string_view session_key, int64_t from_ms = kMinTime, int64_t to_ms = kMaxTime);
+    /// Totals of records with from_ms <= ts_ms < to_ms per (session key, agent, provider, model,
+    /// date), dates as in daily(); only `session_key`'s records when given. Ordered by session key,
+    /// date, provider, model, agent. One row per combination, so the answer grows with sessions x
+    /// models x days, not with the number of calls.
+    std::vector<UsageGroup> grouped(int64_t from_ms, int64_t to_ms, int tz_offset_minutes = 0,
+                                    std::optional<std::string_view> session_key = std::nullopt);
     /// Records of one session key, oldest first, at most `limit`.
     std::vector<UsageRecord> records_for_session(std::string_view session_key, size_t limit);
 

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "support/cli_runner.hpp"
 #include "support/gateway_process.hpp"
 
 using namespace pincer;
@@ -21,30 +22,9 @@ namespace json = boost::json;
 
 namespace {
 
-// Every variable the CLI reads, blanked (the CLI treats empty as unset), so the test runner's
-// environment cannot leak in; HOME points at a directory without a ~/.pincer.
-std::map<std::string, std::string> clean_env(const e2e::GatewayProcess& gw) {
-    return {{"PINCER_GATEWAY_TOKEN", ""},    {"OPENCLAW_GATEWAY_TOKEN", ""},    {"PINCER_GATEWAY_PASSWORD", ""},
-            {"OPENCLAW_GATEWAY_PASSWORD", ""}, {"PINCER_CONFIG_PATH", ""},     {"OPENCLAW_CONFIG_PATH", ""},
-            {"PINCER_STATE_DIR", ""},        {"OPENCLAW_STATE_DIR", ""},        {"PINCER_GATEWAY_PORT", ""},
-            {"OPENCLAW_GATEWAY_PORT", ""},   {"HOME", gw.state_dir().string()}};
-}
-
-e2e::CommandResult cli(const e2e::GatewayProcess& gw, std::vector<std::string> args,
-                       std::map<std::string, std::string> extra_env = {}) {
-    std::vector<std::string> argv{PINCER_BINARY};
-    argv.insert(argv.end(), args.begin(), args.end());
-    auto env = clean_env(gw);
-    for (auto& [k, v] : extra_env) env[k] = v;
-    return e2e::run_command(argv, env, 10s);
-}
-
-std::vector<std::string> target(const e2e::GatewayProcess& gw) { return {"--url", gw.url(), "--token", gw.token()}; }
-
-std::vector<std::string> with(std::vector<std::string> a, const std::vector<std::string>& b) {
-    a.insert(a.end(), b.begin(), b.end());
-    return a;
-}
+using e2e::cli;
+using e2e::target;
+using e2e::with;
 
 uint16_t unused_port() {
     int fd = ::socket(AF_INET, SOCK_STREAM, 0);

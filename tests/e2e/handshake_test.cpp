@@ -106,8 +106,11 @@ TEST(Handshake, RangeThreeToFourNegotiatesFourAndHelloHasReferenceShape) {
     const auto& methods = hello.at("features").at("methods").as_array();
     EXPECT_TRUE(contains(methods, "health"));
     EXPECT_TRUE(contains(methods, "config.get"));
-    EXPECT_FALSE(contains(methods, "chat.send")) << "only implemented methods are advertised";
+    EXPECT_TRUE(contains(methods, "chat.send"));
+    EXPECT_FALSE(contains(methods, "chat.inject")) << "the reference does not advertise chat.inject";
+    EXPECT_FALSE(contains(methods, "cron.add")) << "only implemented methods are advertised";
     EXPECT_TRUE(contains(hello.at("features").at("events").as_array(), "tick"));
+    EXPECT_TRUE(contains(hello.at("features").at("events").as_array(), "chat"));
     EXPECT_TRUE(hello.at("snapshot").at("presence").is_array());
     EXPECT_TRUE(hello.at("snapshot").at("stateVersion").is_object());
 }

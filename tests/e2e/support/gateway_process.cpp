@@ -24,15 +24,19 @@ std::filesystem::path make_temp_dir() {
 }
 
 // fork+exec with stdout to a pipe (returned) and stderr to a file.
+// With `in_fd_out`, stdin is a pipe too (its write end returned), else it is inherited.
 pid_t spawn(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env, int& out_fd,
-            const std::string& err_path, int* err_fd_out = nullptr) {
+            const std::string& err_path, int* err_fd_out = nullptr, int* in_fd_out = nullptr) {
     int out_pipe[2];
     int err_pipe[2] = {-1, -1};
+    int in_pipe[2] = {-1, -1};
     if (pipe(out_pipe) != 0) throw std::runtime_error("pipe failed");
     if (err_fd_out && pipe(err_pipe) != 0) throw std::runtime_error("pipe failed");
+    if (in_fd_out && pipe(in_pipe) != 0) throw std::runtime_error("pipe failed");
     pid_t pid = fork();
     if (pid < 0) throw std::runtime_error("fork failed");
     if (pid == 0) {
+        if (in_fd_out) dup2(in_pipe[0], 0);
         dup2(out_pipe[1], 1);
         if (err_fd_out) {
             dup2(err_pipe[1], 2);
@@ -53,6 +57,10 @@ pid_t spawn(const std::vector<std::string>& argv, const std::map<std::string, st
     if (err_fd_out) {
         close(err_pipe[1]);
         *err_fd_out = err_pipe[0];
+    }
+    if (in_fd_out) {
+        close(in_pipe[0]);
+        *in_fd_out = in_pipe[1];
     }
     return pid;
 }
@@ -165,11 +173,23 @@ ExitStatus GatewayProcess::stop(int sig, std::chrono::milliseconds timeout) {
 
 CommandResult run_command(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
                           std::chrono::milliseconds timeout) {
+    return run_command(argv, env, timeout, CommandInput{});
+}
+
+CommandResult run_command(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
+                          std::chrono::milliseconds timeout, const CommandInput& input) {
     CommandResult r;
-    int out_fd = -1, err_fd = -1;
-    pid_t pid = spawn(argv, env, out_fd, "", &err_fd);
+    int out_fd = -1, err_fd = -1, in_fd = -1;
+    pid_t pid = spawn(argv, env, out_fd, "", &err_fd, input.stdin_text ? &in_fd : nullptr);
+    if (input.stdin_text) {
+        // Small inputs fit the pipe buffer; closing gives the child its EOF.
+        signal(SIGPIPE, SIG_IGN);
+        (void)!write(in_fd, input.stdin_text->data(), input.stdin_text->size());
+        close(in_fd);
+    }
     const auto deadline = Clock::now() + timeout;
     bool out_open = true, err_open = true;
+    bool signalled = input.signal_when_stdout_contains.empty();
     while ((out_open || err_open) && Clock::now() < deadline) {
         pollfd fds[2] = {{out_open ? out_fd : -1, POLLIN, 0}, {err_open ? err_fd : -1, POLLIN, 0}};
         if (poll(fds, 2, 100) <= 0) continue;
@@ -182,6 +202,10 @@ CommandResult run_command(const std::vector<std::string>& argv, const std::map<s
             } else {
                 (i == 0 ? r.out : r.err).append(buf, size_t(n));
             }
+        }
+        if (!signalled && r.out.find(input.signal_when_stdout_contains) != std::string::npos) {
+            kill(pid, input.signal);
+            signalled = true;
         }
     }
     if (out_open || err_open) kill(pid, SIGKILL);

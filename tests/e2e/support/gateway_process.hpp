@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -67,5 +68,16 @@ struct CommandResult {
 };
 CommandResult run_command(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env = {},
                           std::chrono::milliseconds timeout = std::chrono::seconds(20));
+
+/// What run_command can feed the child besides its arguments.
+struct CommandInput {
+    /// Written to the child's stdin, which is then closed (else stdin is inherited).
+    std::optional<std::string> stdin_text;
+    /// When non-empty, `signal` is sent once stdout contains this text (e.g. Ctrl-C mid-reply).
+    std::string signal_when_stdout_contains;
+    int signal = SIGINT;
+};
+CommandResult run_command(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
+                          std::chrono::milliseconds timeout, const CommandInput& input);
 
 }  // namespace pincer::e2e

@@ -115,6 +115,45 @@ TEST_F(UsageRepoTest, DailyGroupsByDateInTheOffset) {
     EXPECT_EQ(minus5[1].totals.records, 2);
 }
 
+TEST_F(UsageRepoTest, GroupedSplitsBySessionModelAndDate) {
+    repo_->record(rec("agent:main:a", kJan1 + 1 * 3'600'000, 1, 1, 0.5));   // Jan 1 01:00Z
+    repo_->record(rec("agent:main:a", kJan1 + 2 * 3'600'000, 2, 2, 0.25));  // Jan 1 02:00Z, same group
+    UsageRecord other_model = rec("agent:main:a", kJan1 + 3 * 3'600'000, 4, 4, std::nullopt);
+    other_model.provider = "anthropic";
+    other_model.model = "claude";
+    repo_->record(other_model);
+    repo_->record(rec("agent:main:a", kJan1 + 23 * 3'600'000, 8, 8, 1.0));  // Jan 1 23:00Z
+    repo_->record(rec("agent:main:b", kJan1 + 5 * 3'600'000, 16, 16, 2.0));
+    repo_->record(rec("agent:main:b", kJan1 + 5 * kDay, 32, 32, 2.0));  // outside the range
+
+    auto all = repo_->grouped(kJan1, kJan1 + 2 * kDay);
+    ASSERT_EQ(all.size(), 3u);
+    EXPECT_EQ(all[0].session_key, "agent:main:a");
+    EXPECT_EQ(all[0].provider, "anthropic");
+    EXPECT_EQ(all[0].totals.missing_cost_entries, 1);
+    EXPECT_EQ(all[1].provider, "openai");
+    EXPECT_EQ(all[1].date, "2025-01-01");
+    EXPECT_EQ(all[1].totals.records, 3);
+    EXPECT_EQ(all[1].totals.input, 11);
+    EXPECT_DOUBLE_EQ(all[1].totals.total_cost, 1.75);
+    EXPECT_EQ(all[1].first_ts_ms, kJan1 + 1 * 3'600'000);
+    EXPECT_EQ(all[1].last_ts_ms, kJan1 + 23 * 3'600'000);
+    EXPECT_EQ(all[2].session_key, "agent:main:b");
+    EXPECT_EQ(all[2].agent_id, "main");
+
+    // UTC+2 moves the 23:00Z call to Jan 2; the key filter keeps only that session.
+    auto a = repo_->grouped(kJan1, kJan1 + 2 * kDay, 120, "agent:main:a");
+    ASSERT_EQ(a.size(), 3u);
+    EXPECT_EQ(a[0].date, "2025-01-01");
+    EXPECT_EQ(a[1].date, "2025-01-01");
+    EXPECT_EQ(a[1].totals.records, 2);
+    EXPECT_EQ(a[2].date, "2025-01-02");
+    EXPECT_EQ(a[2].totals.input, 8);
+
+    EXPECT_TRUE(repo_->grouped(kJan1, kJan1 + 2 * kDay, 0, "agent:main:none").empty());
+    EXPECT_THROW(repo_->grouped(kJan1, kJan1 + kDay, 900), StorageError);
+}
+
 TEST_F(UsageRepoTest, RangeQueriesUseTheTimeIndex) {
     auto guard = db_->lock();
     auto st = db_->prepare("EXPLAIN QUERY PLAN SELECT count(*) FROM usage_records WHERE ts_ms >= 1 AND ts_ms < 2");
