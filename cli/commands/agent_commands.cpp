@@ -18,6 +18,7 @@
 #include "client/gateway_client.hpp"
 #include "commands/command_support.hpp"
 #include "commands/gateway_target.hpp"
+#include "commands/session_transfer_commands.hpp"
 #include "core/json.hpp"
 #include "util/crypto.hpp"
 
@@ -251,7 +252,8 @@ void register_listing(CLI::App* cmd, int& exit_code, const char* method, std::sh
                       Render render) {
     auto o = std::make_shared<CommonOptions>();
     add_common_options(cmd, *o);
-    cmd->callback([&exit_code, o, opts, method, build, render] {
+    cmd->callback([cmd, &exit_code, o, opts, method, build, render] {
+        if (!cmd->get_subcommands().empty()) return;  // `sessions export` etc. did the work
         exit_code = with_gateway(*o, kReadScopes, [&](GatewayClient& gw, const json::object&, const GatewayTarget&) {
             json::value payload = gw.call(method, build(*opts), timeout_of(*o));
             std::cout << (o->json ? json::serialize(payload) + "\n" : render(payload));
@@ -267,7 +269,8 @@ struct SessionsOptions {
 
 void register_sessions(CLI::App& app, int& exit_code) {
     auto so = std::make_shared<SessionsOptions>();
-    auto* cmd = app.add_subcommand("sessions", "List sessions, most recently updated first (sessions.list)");
+    auto* cmd = app.add_subcommand(
+        "sessions", "List sessions, most recently updated first (sessions.list); export/import move transcripts");
     cmd->add_option("-n,--limit", so->limit, "Show at most N sessions (default: the gateway's, 100)")
         ->check(CLI::Range(1, 100000));
     cmd->add_option("--agent", so->agent, "Only the sessions of this agent id");
@@ -282,6 +285,7 @@ void register_sessions(CLI::App& app, int& exit_code) {
             return params;
         },
         sessions_text);
+    register_session_transfer_commands(cmd, exit_code);
 }
 
 struct NoOptions {};

@@ -6,6 +6,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include "app/logging.hpp"
@@ -204,7 +205,15 @@ int run_gateway(const RunOptions& opts) {
     services.usage = &usage_repo;
     services.sessions = &sessions_repo;
     services.transcripts = &transcripts_repo;
-    auto fetcher = transport::make_http_fetcher(ioc);
+    // Extra CAs for providers behind a private CA: OpenClaw users already set NODE_EXTRA_CA_CERTS.
+    transport::FetcherOptions fetch_opts;
+    for (const char* var : {"PINCER_EXTRA_CA_CERTS", "NODE_EXTRA_CA_CERTS"}) {
+        if (const char* v = std::getenv(var); v && *v) {
+            fetch_opts.extra_ca_file = v;
+            break;
+        }
+    }
+    auto fetcher = transport::make_http_fetcher(ioc, fetch_opts);
     methods::ChatRuntime chat(methods::ChatDeps{gateway, config_service, sessions_repo, transcripts_repo, usage_repo,
                                                 idempotency_repo, runs_repo, system_events, *fetcher, state,
                                                 methods::process_env()});
@@ -289,6 +298,7 @@ int run_gateway(const RunOptions& opts) {
     });
     signal(SIGPIPE, SIG_IGN);
     ioc.run();
+    loop->join_blocking();
     spdlog::info("shutdown complete");
     spdlog::shutdown();
     return 0;

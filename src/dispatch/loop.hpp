@@ -16,6 +16,9 @@ public:
     virtual void post_blocking(std::function<void()> fn) = 0;
     /// Runs `fn` on the network thread after `delay_ms`.
     virtual void post_after(int64_t delay_ms, std::function<void()> fn) = 0;
+    /// At shutdown, after the network thread stopped: waits for the blocking pool's queued work,
+    /// so nothing still runs when the services it uses are destroyed.
+    virtual void join_blocking() {}
 };
 
 }  // namespace pincer::dispatch

@@ -8,6 +8,8 @@
 #include "methods/models.hpp"
 #include "methods/system.hpp"
 #include "methods/sessions.hpp"
+#include "methods/sessions_transfer.hpp"
+#include "methods/sessions_usage.hpp"
 #include "methods/usage.hpp"
 
 namespace pincer::methods {
@@ -22,7 +24,12 @@ void register_all(dispatch::MethodTable& table, Services& s) {
     register_usage(table, s.gateway, *s.usage);
     register_agents(table, s.gateway, *s.config, s.gateway.info().state_dir);
     register_sessions(table, s.gateway, *s.sessions, *s.transcripts);
-    if (s.chat) register_chat(table, *s.chat);
+    register_sessions_usage(table, s.gateway, *s.sessions, *s.transcripts, *s.usage);
+    register_sessions_transfer(table, s.gateway, *s.sessions, *s.transcripts, s.config);
+    if (s.chat) {
+        register_chat(table, *s.chat);
+        register_sessions_compact(table, *s.chat);
+    }
 }
 
 std::vector<dispatch::HttpRoute> http_routes(dispatch::Gateway& gateway) {

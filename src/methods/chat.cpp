@@ -192,6 +192,7 @@ public:
         if (r.run_id.empty()) r.run_id = util::uuid_v4();  // the hosted docs' minimal example omits it
         r.thinking = dispatch::param_string(p, "thinking");
         r.timeout_ms = dispatch::param_int(p, "timeoutMs");
+        r.session_id = dispatch::param_string(p, "sessionId");
         r.started_by = call.conn.conn_id;
 
         if (r.images.empty() && is_stop_phrase(r.message)) {
@@ -326,6 +327,7 @@ public:
         r.thinking = dispatch::param_string(p, "thinking");
         if (auto t = dispatch::param_int(p, "timeout")) r.timeout_ms = *t * 1000;
         if (auto l = dispatch::param_string(p, "label"); !l.empty()) r.label = l;
+        r.session_id = dispatch::param_string(p, "sessionId");
         r.started_by = call.conn.conn_id;
         std::string agent_id = dispatch::param_string(p, "agentId");
         std::string raw_key = dispatch::param_string(p, "sessionKey");

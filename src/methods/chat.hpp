@@ -27,5 +27,7 @@ json::object project_message(const storage::TranscriptEntry& entry, size_t max_c
 json::array project_history(const std::vector<storage::TranscriptEntry>& entries, size_t max_chars, size_t max_bytes);
 
 void register_chat(dispatch::MethodTable& table, ChatRuntime& runtime);
+/// `sessions.compact` (methods.md §4.10): the line trim with `maxLines`, else a model-written summary.
+void register_sessions_compact(dispatch::MethodTable& table, ChatRuntime& runtime);
 
 }  // namespace pincer::methods

@@ -12,6 +12,7 @@
 #include "methods/agents.hpp"
 #include "methods/models.hpp"
 #include "methods/sessions.hpp"
+#include "methods/usage.hpp"
 #include "runtime/system_prompt.hpp"
 #include "util/crypto.hpp"
 
@@ -177,7 +178,7 @@ public:
                               const runtime::AssistantTurn& turn) override {
         auto cost = cost_of(prepared_->config, model, turn);
         json::object& usage = message["usage"].as_object();
-        usage["cost"] = json::object{{"total", cost.value_or(0.0)}};
+        usage["cost"] = json::object{{"total", cost_value(cost.value_or(0.0))}};
         storage::UsageRecord rec;
         rec.run_id = run_id_;
         rec.session_key = session_key_;
@@ -248,7 +249,8 @@ public:
             session_patch.erase("model");
             session_patch.erase("modelProvider");
         }
-        json::object result{{"text", outcome.final_text}, {"steps", outcome.steps}, {"costUsd", cost_total_}};
+        json::object result{
+            {"text", outcome.final_text}, {"steps", outcome.steps}, {"costUsd", cost_value(cost_total_)}};
         if (!outcome.model.model.empty()) {
             result["provider"] = outcome.model.provider;
             result["model"] = outcome.model.model;
@@ -501,7 +503,10 @@ PrepareResult ChatRuntime::prepare(const RunRequest& r) {
         prepared->request = r;
         prepared->config = cfg;
         auto entry = deps_.sessions.get(r.session_key);
-        if (!entry) entry = deps_.sessions.patch(r.session_key, json::object{}, now, util::uuid_v4());
+        if (!entry) {
+            const std::string sid = r.session_id.empty() ? util::uuid_v4() : r.session_id;
+            entry = deps_.sessions.patch(r.session_key, json::object{}, now, sid);
+        }
         if (r.label) {
             try {
                 entry = deps_.sessions.patch(r.session_key, json::object{{"label", *r.label}}, now);
@@ -669,22 +674,29 @@ bool is_stop_phrase(std::string_view message) {
 json::array model_history(const std::vector<storage::TranscriptEntry>& entries) {
     size_t start = 0;
     std::string summary;
+    int64_t summary_ts = 0;
     for (size_t i = entries.size(); i-- > 0;) {
-        if (entries[i].type == "compaction") {
-            start = i + 1;
-            boost::system::error_code ec;
-            auto v = json::parse(entries[i].payload, ec);
-            if (!ec && v.is_object()) {
-                if (auto* s = v.as_object().if_contains("summary"); s && s->is_string()) summary = s->as_string();
+        if (entries[i].type != "compaction") continue;
+        start = i + 1;
+        summary_ts = entries[i].ts_ms;
+        boost::system::error_code ec;
+        auto v = json::parse(entries[i].payload, ec);
+        if (!ec && v.is_object()) {
+            const auto& c = v.as_object();
+            if (auto* s = c.if_contains("summary"); s && s->is_string()) summary = s->as_string();
+            // The summary replaces what came before the first kept entry; the kept tail stays verbatim.
+            if (auto* k = c.if_contains("firstKeptEntryId"); k && k->is_string()) {
+                for (size_t j = 0; j < i; ++j)
+                    if (entries[j].entry_id == k->as_string()) start = j;
             }
-            break;
         }
+        break;
     }
     std::vector<json::object> msgs;
     if (!summary.empty()) {
         msgs.push_back(json::object{{"role", "user"},
                                     {"content", "The conversation so far, summarized:\n\n" + summary},
-                                    {"timestamp", entries[start - 1].ts_ms}});
+                                    {"timestamp", summary_ts}});
     }
     for (size_t i = start; i < entries.size(); ++i) {
         const auto& e = entries[i];

@@ -48,6 +48,7 @@ struct RunRequest {
     std::string run_id;         // the idempotency key
     std::string session_key;    // canonical
     std::string agent_id;       // "" = the session key's agent
+    std::string session_id;     // transcript id for a session that does not exist yet ("" = new uuid)
     std::string message;
     json::array images;  // pi-ai image blocks {type:"image", data, mimeType}
     std::string thinking;

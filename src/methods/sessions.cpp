@@ -121,7 +121,8 @@ bool matches(const storage::SessionEntry& e, const storage::SessionFilter& f) {
     return true;
 }
 
-json::object build_list(storage::SessionsRepo& repo, const json::object& p, int64_t now, const std::string& db_path) {
+json::object build_list(storage::SessionsRepo& repo, storage::TranscriptsRepo& transcripts, const json::object& p,
+                        int64_t now, const std::string& db_path) {
     storage::SessionFilter f;
     const int64_t limit = dispatch::param_int(p, "limit").value_or(100);
     const int64_t offset = dispatch::param_int(p, "offset").value_or(0);
@@ -156,8 +157,16 @@ json::object build_list(storage::SessionsRepo& repo, const json::object& p, int6
     }
     const size_t total = page.total_count - hidden.size();
 
+    const bool titles = dispatch::param_bool(p, "includeDerivedTitles").value_or(false);
+    const bool last = dispatch::param_bool(p, "includeLastMessage").value_or(false);
     json::array sessions;
-    for (const auto& e : rows) sessions.emplace_back(session_row(e));
+    for (const auto& e : rows) {
+        json::object row = session_row(e);
+        if ((titles || last) && sessions.size() < kListExtrasRows) {
+            add_list_extras(transcripts, e.session_id, titles, last, row);
+        }
+        sessions.emplace_back(std::move(row));
+    }
     const size_t count = sessions.size();
     const bool has_more = static_cast<size_t>(offset) + count < total;
     json::object out;
@@ -255,11 +264,11 @@ void register_sessions(dispatch::MethodTable& table, dispatch::Gateway& gateway,
                  .string("spawnedBy")
                  .string("agentId")
                  .string("search"),
-             AsyncHandler([&gateway, &sessions](const CallView& call, Responder reply) {
+             AsyncHandler([&gateway, &sessions, &transcripts](const CallView& call, Responder reply) {
                  const int64_t now = gateway.clock().now_ms();
                  dispatch::reply_from_pool(gateway.loop(), std::move(reply), "sessions.list",
-                                           [&sessions, p = call.params, now, path = store_path(gateway)] {
-                                               return json::value(build_list(sessions, p, now, path));
+                                           [&sessions, &transcripts, p = call.params, now, path = store_path(gateway)] {
+                                               return json::value(build_list(sessions, transcripts, p, now, path));
                                            });
              }));
 

@@ -39,6 +39,17 @@ json::object build_session_patch(const json::object& params, const std::string& 
 json::object session_preview(storage::SessionsRepo& sessions, storage::TranscriptsRepo& transcripts,
                              const std::string& key, size_t limit, size_t max_chars);
 
+/// Characters of sessions.list's derivedTitle and lastMessagePreview.
+inline constexpr size_t kDerivedTitleChars = 60;
+inline constexpr size_t kLastMessageChars = 120;
+/// Rows of one sessions.list page that get derivedTitle / lastMessagePreview (as the reference).
+inline constexpr size_t kListExtrasRows = 100;
+
+/// sessions.list's includeDerivedTitles (first user message) and includeLastMessage (latest user
+/// or assistant text) for one row. Never throws. Blocks on disk.
+void add_list_extras(storage::TranscriptsRepo& transcripts, const std::string& session_id, bool derived_title,
+                     bool last_message, json::object& row);
+
 /// Registers the methods above. The repositories must outlive the table.
 void register_sessions(dispatch::MethodTable& table, dispatch::Gateway& gateway, storage::SessionsRepo& sessions,
                        storage::TranscriptsRepo& transcripts);

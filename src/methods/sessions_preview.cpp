@@ -100,4 +100,38 @@ json::object session_preview(storage::SessionsRepo& sessions, storage::Transcrip
     return out;
 }
 
+void add_list_extras(storage::TranscriptsRepo& transcripts, const std::string& session_id, bool derived_title,
+                     bool last_message, json::object& row) {
+    auto text_of = [](const storage::TranscriptEntry& t) -> std::string {
+        if (t.type != "message") return {};
+        boost::system::error_code ec;
+        json::value payload = json::parse(t.payload, ec);
+        return (!ec && payload.is_object()) ? preview_text(payload.get_object()) : std::string();
+    };
+    try {
+        if (derived_title) {
+            // The reference derives a title from the first user message.
+            for (const auto& t : transcripts.after(session_id, 0, 20)) {
+                if (t.role != "user") continue;
+                if (auto text = text_of(t); !text.empty()) {
+                    row["derivedTitle"] = clip(text, kDerivedTitleChars);
+                    break;
+                }
+            }
+        }
+        if (last_message) {
+            auto tail = transcripts.tail(session_id, 5);
+            for (auto it = tail.rbegin(); it != tail.rend(); ++it) {
+                if (it->role != "user" && it->role != "assistant") continue;
+                if (auto text = text_of(*it); !text.empty()) {
+                    row["lastMessagePreview"] = clip(text, kLastMessageChars);
+                    break;
+                }
+            }
+        }
+    } catch (const std::exception&) {
+        // A preview is decoration: a row without one beats a failed listing.
+    }
+}
+
 }  // namespace pincer::methods

@@ -24,8 +24,8 @@ struct SessionsUsageQuery {
     size_t limit = 50;
 };
 
-/// "UTC", "UTC+H", "UTC-HH", "UTC+H:MM" → minutes east of UTC; nullopt when malformed or outside
-/// UTC-12..UTC+14.
+/// "UTC+H", "UTC-HH", "UTC+H:MM" (the reference's pattern) → minutes east of UTC; nullopt when
+/// malformed or outside UTC-12..UTC+14.
 std::optional<int> parse_utc_offset(std::string_view text);
 
 /// Reads sessions.usage params (types already checked by the method's ParamSchema). `local_offset_

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <boost/json.hpp>
+#include <cmath>
 #include <cstdio>
 #include <limits>
 #include <unordered_set>
@@ -15,6 +16,11 @@ namespace {
 namespace json = boost::json;
 
 constexpr int kTranscriptVersion = 3;
+
+// Export writes timestamps as ISO-8601 with a four-digit year, which is all import reads: a
+// timestamp outside years 0000-9999 would export to a line that does not import again.
+constexpr int64_t kMinTimestampMs = -62'167'219'200'000;  // 0000-01-01T00:00:00.000Z
+constexpr int64_t kMaxTimestampMs = 253'402'300'799'999;  // 9999-12-31T23:59:59.999Z
 
 // Line members that are entry columns; a non-message payload must not repeat them.
 constexpr std::array<std::string_view, 4> kLineMembers{"type", "id", "parentId", "timestamp"};
@@ -71,6 +77,20 @@ void normalize_payload(TranscriptEntry& e) {
         }
     }
     e.payload = json::serialize(obj);
+}
+
+// Boost.JSON reads a number beyond double's range (1e400) as infinity and serialises it as
+// `Infinity`, which is not JSON: a payload holding one could be neither stored nor exported.
+bool has_non_finite(const json::value& v) {
+    if (const double* d = v.if_double()) return !std::isfinite(*d);
+    if (const json::array* a = v.if_array()) {
+        return std::any_of(a->begin(), a->end(), [](const json::value& e) { return has_non_finite(e); });
+    }
+    if (const json::object* o = v.if_object()) {
+        return std::any_of(o->begin(), o->end(),
+                           [](const json::key_value_pair& m) { return has_non_finite(m.value()); });
+    }
+    return false;
 }
 
 bool entry_exists(Statement& st, std::string_view session_id, std::string_view entry_id) {
@@ -387,6 +407,7 @@ ImportedTranscript TranscriptsRepo::import_jsonl(std::string_view text) {
         json::value parsed = json::parse(line, ec);
         if (ec) throw TranscriptImportError(line_no, "invalid JSON: " + ec.message());
         if (!parsed.is_object()) throw TranscriptImportError(line_no, "expected a JSON object");
+        if (has_non_finite(parsed)) throw TranscriptImportError(line_no, "a number is out of range");
         json::object& obj = parsed.as_object();
         const json::value* type = obj.if_contains("type");
         if (type == nullptr || !type->is_string() || type->as_string().empty()) {
@@ -397,14 +418,15 @@ ImportedTranscript TranscriptsRepo::import_jsonl(std::string_view text) {
             if (type->as_string() != "session") {
                 throw TranscriptImportError(line_no, "the first line must be the session header (type \"session\")");
             }
-            int64_t version = 1;  // version 1 headers had no version member
-            if (const json::value* v = obj.if_contains("version")) {
-                if (!v->is_int64() && !v->is_uint64())
-                    throw TranscriptImportError(line_no, "`version` is not a number");
-                version = v->to_number<int64_t>();
+            // Version 1 headers had no version member. A uint64 holds only numbers above int64's
+            // range, so it is unsupported as well.
+            const json::value* v = obj.if_contains("version");
+            if (v != nullptr && !v->is_int64() && !v->is_uint64()) {
+                throw TranscriptImportError(line_no, "`version` is not a number");
             }
+            const int64_t version = v == nullptr ? 1 : v->is_int64() ? v->get_int64() : 0;
             if (version < 1 || version > kTranscriptVersion) {
-                throw TranscriptImportError(line_no, "unsupported transcript version " + std::to_string(version) +
+                throw TranscriptImportError(line_no, "unsupported transcript version " + json::serialize(*v) +
                                                          " (this pincer reads versions 1 to 3)");
             }
             const json::value* id = obj.if_contains("id");
@@ -416,6 +438,9 @@ ImportedTranscript TranscriptsRepo::import_jsonl(std::string_view text) {
             std::optional<int64_t> ms =
                 ts != nullptr && ts->is_string() ? ms_from_iso8601(ts->as_string()) : std::nullopt;
             if (!ms) throw TranscriptImportError(line_no, "the session header has no ISO-8601 `timestamp`");
+            if (*ms < kMinTimestampMs || *ms > kMaxTimestampMs) {
+                throw TranscriptImportError(line_no, "`timestamp` is out of range (years 0000 to 9999)");
+            }
             result.header.timestamp_ms = *ms;
             if (const json::value* cwd = obj.if_contains("cwd"); cwd != nullptr && cwd->is_string()) {
                 result.header.cwd = std::string(cwd->as_string());
@@ -455,10 +480,13 @@ ImportedTranscript TranscriptsRepo::import_jsonl(std::string_view text) {
         std::optional<int64_t> ms;
         if (ts != nullptr && ts->is_string()) {
             ms = ms_from_iso8601(ts->as_string());
-        } else if (ts != nullptr && (ts->is_int64() || ts->is_uint64())) {
-            ms = ts->to_number<int64_t>();
+        } else if (ts != nullptr && ts->is_int64()) {  // a uint64 is beyond any valid timestamp
+            ms = ts->get_int64();
         }
         if (!ms) throw TranscriptImportError(line_no, "missing or malformed `timestamp` (expected ISO-8601)");
+        if (*ms < kMinTimestampMs || *ms > kMaxTimestampMs) {
+            throw TranscriptImportError(line_no, "`timestamp` is out of range (years 0000 to 9999)");
+        }
         e.ts_ms = *ms;
 
         if (e.type == "message") {
@@ -485,6 +513,22 @@ ImportedTranscript TranscriptsRepo::import_jsonl(std::string_view text) {
     }
     if (!have_header) throw TranscriptImportError(line_no == 0 ? 1 : line_no, "empty transcript: no session header");
     return result;
+}
+
+size_t TranscriptsRepo::trim_before(std::string_view session_id, int64_t first_kept_seq) {
+    Transaction tx(db_);
+    auto del = db_.prepare("DELETE FROM transcript_entries WHERE session_id = ?1 AND seq < ?2");
+    del.bind(1, session_id).bind(2, first_kept_seq);
+    del.run();
+    const auto removed = static_cast<size_t>(db_.changes());
+    // Entries whose parent was trimmed away start the remaining tree.
+    auto orphan = db_.prepare(
+        "UPDATE transcript_entries SET parent_id = NULL WHERE session_id = ?1 AND parent_id IS NOT NULL AND "
+        "parent_id NOT IN (SELECT entry_id FROM transcript_entries WHERE session_id = ?1)");
+    orphan.bind(1, session_id);
+    orphan.run();
+    tx.commit();
+    return removed;
 }
 
 size_t TranscriptsRepo::remove_session(std::string_view session_id) {

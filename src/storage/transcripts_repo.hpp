@@ -93,10 +93,16 @@ public:
     /// Parses OpenClaw JSONL (header line first, version <= 3; blank lines skipped). Keeps ids and
     /// parentIds; an entry without `id` (legacy linear files) gets a uuid and the previous entry as
     /// parent. Throws TranscriptImportError naming the line on invalid JSON, a missing or bad
-    /// header, a missing type or timestamp, a message line without a `message` object, a repeated
-    /// id, or a parentId that names no earlier entry. Writes nothing: append the result with
-    /// ParentLinking::kAsGiven.
+    /// header, a missing type or timestamp, a timestamp outside years 0000-9999 (export could not
+    /// write it back), a number beyond a double's range, a message line without a `message`
+    /// object, a repeated id, or a parentId that names no earlier entry. Writes nothing: append
+    /// the result with ParentLinking::kAsGiven.
     static ImportedTranscript import_jsonl(std::string_view text);
+
+    /// Deletes the entries with seq < first_kept_seq (sessions.compact's line trim) in one
+    /// transaction; the first kept entry becomes a root (parentId null) so the tree stays valid.
+    /// Returns how many entries were deleted.
+    size_t trim_before(std::string_view session_id, int64_t first_kept_seq);
 
     /// Deletes the session's transcript; returns how many entries.
     size_t remove_session(std::string_view session_id);

@@ -2,6 +2,8 @@
 // on the first https request, so a gateway that never calls out pays nothing for OpenSSL.
 #include "transport/http_fetcher.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
@@ -195,7 +197,12 @@ private:
         if (!tls_) {
             tls_ = std::make_unique<ssl::context>(ssl::context::tls_client);
             tls_->set_default_verify_paths();
-            if (!options_.extra_ca_file.empty()) tls_->load_verify_file(options_.extra_ca_file);
+            if (!options_.extra_ca_file.empty()) {
+                // A bad extra CA file must not take HTTPS down: the system store still applies.
+                boost::system::error_code ec;
+                tls_->load_verify_file(options_.extra_ca_file, ec);
+                if (ec) spdlog::warn("cannot load extra CA file {}: {}", options_.extra_ca_file, ec.message());
+            }
             tls_->set_verify_mode(ssl::verify_peer);
             tls_->set_options(ssl::context::no_sslv2 | ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
                               ssl::context::no_tlsv1_1);

@@ -31,6 +31,7 @@ class AsioLoop final : public dispatch::EventLoop {
 public:
     AsioLoop(asio::io_context& ioc, unsigned threads) : ioc_(ioc), pool_(threads) {}
     ~AsioLoop() override { pool_.join(); }
+    void join_blocking() override { pool_.join(); }
     void post(std::function<void()> fn) override { asio::post(ioc_, std::move(fn)); }
     void post_blocking(std::function<void()> fn) override { asio::post(pool_, std::move(fn)); }
     void post_after(int64_t delay_ms, std::function<void()> fn) override {

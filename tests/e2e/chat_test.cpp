@@ -484,3 +484,110 @@ TEST(Chat, KillDuringStreamKeepsHistoryAfterRestart) {
     auto row = c->call("sessions.list").at("sessions").at(0).as_object();
     EXPECT_EQ(row.at("abortedLastRun"), true);
 }
+
+namespace {
+
+void chat_turns(client::GatewayClient& c, int n, std::string_view prefix) {
+    for (int i = 0; i < n; ++i) {
+        const std::string id = std::string(prefix) + std::to_string(i);
+        send(c, {{"message", "turn " + std::to_string(i)}, {"idempotencyKey", id}});
+        wait_chat(c, id, "final");
+    }
+}
+
+}  // namespace
+
+TEST(SessionsCompact, LineTrimArchivesThenKeepsTheTail) {
+    MockLlmServer mock;
+    GatewayProcess gw({.config = mock_config(mock)});
+    auto c = connect_client(cli_opts(gw));
+    auto none = c->call("sessions.compact", json::object{{"key", "main"}, {"maxLines", 2}}).as_object();
+    EXPECT_EQ(none.at("compacted"), false);
+    EXPECT_EQ(none.at("reason"), "no sessionId");
+    chat_turns(*c, 3, "trim-");
+    auto res = c->call("sessions.compact", json::object{{"key", "main"}, {"maxLines", 2}}).as_object();
+    EXPECT_EQ(res.at("compacted"), true);
+    EXPECT_EQ(res.at("kept").as_int64(), 2);
+    const fs::path archive = str(res.at("archived"));
+    EXPECT_NE(read_file(archive).find("turn 0"), std::string::npos);
+    auto msgs = history(*c);
+    ASSERT_EQ(msgs.size(), 2u);
+    EXPECT_EQ(content_text(msgs[0]), "turn 2");
+    auto again = c->call("sessions.compact", json::object{{"key", "main"}, {"maxLines", 5}}).as_object();
+    EXPECT_EQ(again.at("compacted"), false);
+    EXPECT_EQ(again.at("kept").as_int64(), 2);
+}
+
+TEST(SessionsCompact, SummaryReplacesOlderTurnsInTheNextPrompt) {
+    MockLlmServer mock;
+    GatewayProcess gw({.config = mock_config(mock)});
+    auto c = connect_client(cli_opts(gw));
+    chat_turns(*c, 4, "sum-");
+    mock.push_openai(MockStep::make_text("The user counted turns 0 to 3."));
+    auto res = c->call("sessions.compact", json::object{{"key", "main"}}, 20s).as_object();
+    ASSERT_EQ(res.at("compacted"), true);
+    EXPECT_EQ(res.at("result").at("summary"), "The user counted turns 0 to 3.");
+    const std::string summarise_request = mock.requests().back().body;
+    EXPECT_NE(summarise_request.find("turn 0"), std::string::npos);
+
+    send(*c, {{"message", "what did I count?"}, {"idempotencyKey", "after-compact"}});
+    wait_chat(*c, "after-compact", "final");
+    const std::string next = mock.requests().back().body;
+    EXPECT_NE(next.find("The user counted turns 0 to 3."), std::string::npos);
+    EXPECT_EQ(next.find("turn 0"), std::string::npos) << "summarised turns are not sent again";
+    EXPECT_NE(next.find("turn 3"), std::string::npos) << "the kept tail is sent verbatim";
+    // A second compaction right away has little left to summarise.
+    auto again = c->call("sessions.compact", json::object{{"key", "main"}}, 20s).as_object();
+    EXPECT_EQ(again.at("compacted"), false);
+}
+
+TEST(Chat, SessionsListDerivesTitleAndLastMessage) {
+    MockLlmServer mock;
+    mock.push_openai(MockStep::make_text("Here is   your plan."));
+    GatewayProcess gw({.config = mock_config(mock)});
+    auto c = connect_client(cli_opts(gw));
+    send(*c, {{"message", "Plan my\nweek please"}, {"idempotencyKey", "title-run"}});
+    wait_chat(*c, "title-run", "final");
+    auto row = c->call("sessions.list", json::object{{"includeDerivedTitles", true}, {"includeLastMessage", true}})
+                   .at("sessions")
+                   .at(0)
+                   .as_object();
+    EXPECT_EQ(row.at("derivedTitle"), "Plan my week please");
+    EXPECT_EQ(row.at("lastMessagePreview"), "Here is your plan.");
+    EXPECT_EQ(row.at("modelProvider"), "mock");
+    auto plain = c->call("sessions.list").at("sessions").at(0).as_object();
+    EXPECT_FALSE(plain.contains("derivedTitle"));
+}
+
+TEST(Chat, ShutdownDuringAStreamExitsCleanlyAndClosesTheRunOnRestart) {
+    MockLlmServer mock;
+    mock.push_openai(MockStep::make_slow_text(std::string(4000, 'y'), 20));
+    TempDir state("chat-term");
+    {
+        GatewayProcess gw({.config = mock_config(mock), .state_dir = state.path});
+        auto c = connect_client(cli_opts(gw));
+        const std::string run_id = send(*c, {{"message", "go"}, {"idempotencyKey", "term-run"}});
+        wait_chat(*c, run_id, "delta");
+        auto exit = gw.stop(SIGTERM);
+        EXPECT_TRUE(exit.exited);
+        EXPECT_EQ(exit.code, 0);
+    }
+    GatewayProcess gw({.config = mock_config(mock), .state_dir = state.path});
+    auto c = connect_client(cli_opts(gw));
+    auto msgs = history(*c);
+    ASSERT_GE(msgs.size(), 1u);
+    auto waited = c->call("agent.wait", json::object{{"runId", "term-run"}, {"timeoutMs", 100}}).as_object();
+    EXPECT_EQ(waited.at("status"), "timeout");
+}
+
+TEST(Chat, SessionIdNamesTheTranscriptOfANewSession) {
+    MockLlmServer mock;
+    GatewayProcess gw({.config = mock_config(mock)});
+    auto c = connect_client(cli_opts(gw));
+    const std::string sid = "0d2c1f5e-8a7b-4c3d-9e1f-123456789abc";
+    send(*c, {{"message", "hi"}, {"idempotencyKey", "sid-run"}, {"sessionKey", "fresh"}, {"sessionId", sid}});
+    wait_chat(*c, "sid-run", "final");
+    auto res = c->call("chat.history", json::object{{"sessionKey", "fresh"}}).as_object();
+    EXPECT_EQ(str(res.at("sessionId")), sid);
+    EXPECT_EQ(res.at("sessionKey"), "agent:main:fresh");
+}

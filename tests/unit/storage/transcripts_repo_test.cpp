@@ -341,3 +341,37 @@ TEST_F(TranscriptsRepoTest, AcknowledgedEntriesSurviveKill) {
 
 }  // namespace
 }  // namespace pincer::storage
+
+namespace pincer::storage {
+namespace {
+
+class TranscriptsTrimTest : public test_support::RepoTest<TranscriptsRepo> {
+protected:
+    TranscriptsTrimTest() : RepoTest("pincer-transcripts-trim-") {}
+};
+
+TEST_F(TranscriptsTrimTest, TrimKeepsTheTailAndReRootsIt) {
+    std::vector<TranscriptEntry> batch;
+    for (int i = 0; i < 5; ++i) {
+        TranscriptEntry e;
+        e.ts_ms = i;
+        e.payload = R"({"role":"user","content":"m)" + std::to_string(i) + R"("})";
+        batch.push_back(e);
+    }
+    auto stored = repo_->append("s", batch);
+    repo_->append("other", {batch[0]});
+    EXPECT_EQ(repo_->trim_before("s", 4), 3u);
+    auto left = repo_->tail("s", 10);
+    ASSERT_EQ(left.size(), 2u);
+    EXPECT_EQ(left[0].seq, 4);
+    EXPECT_FALSE(left[0].parent_id.has_value());
+    EXPECT_EQ(left[1].parent_id, stored[3].entry_id);
+    EXPECT_EQ(repo_->count("other"), 1u);
+    // New entries still chain onto the last one.
+    auto next = repo_->append("s", {batch[0]});
+    EXPECT_EQ(next[0].seq, 6);
+    EXPECT_EQ(next[0].parent_id, stored[4].entry_id);
+}
+
+}  // namespace
+}  // namespace pincer::storage
