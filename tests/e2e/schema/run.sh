@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Schema e2e: every frame Pincer sends, validated against the pinned @openclaw/gateway-protocol
-# protocol.schema.json (validate.mjs), and README's Node example run as written
-# (readme_node_example.mjs). Installs the pinned packages (package-lock.json) with `npm ci` when
+# protocol.schema.json (validate.mjs: handshake, utility methods, and chat/agent/session traffic
+# against a fake OpenAI-compatible provider, fake_provider.mjs), and README's Node example run as
+# written (readme_node_example.mjs). Installs the pinned packages (package-lock.json) with `npm ci` when
 # node_modules is missing or was installed from a different lock file.
 # Usage: run.sh <path-to-pincer>. Exit 0 = both passed.
 set -uo pipefail
