@@ -13,6 +13,7 @@ test_pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-19 libclang-rt-19-dev
   python3 python3-websockets
+  openssl  # the TLS tests make their certificates with it
 )
 
 want=("${build_pkgs[@]}")

@@ -249,8 +249,15 @@ private:
             if (error == FetchError::timeout) {
                 return fail(CallError::timeout, model_.provider + ": timed out: " + fetch_message + where);
             }
-            if (is_retryable_transport(error) && retry(std::nullopt)) return;
+            // A certificate the store does not trust stays untrusted: retrying only delays the answer.
+            const bool verify_failed =
+                error == FetchError::tls && (fetch_message.find("verify failed") != std::string::npos ||
+                                             fetch_message.find("mismatch") != std::string::npos);
+            if (!verify_failed && is_retryable_transport(error) && retry(std::nullopt)) return;
             std::string message = model_.provider + ": " + fetch_message + where;
+            if (verify_failed) {
+                message += "; for a provider behind a private CA set NODE_EXTRA_CA_CERTS (or PINCER_EXTRA_CA_CERTS)";
+            }
             return fail(CallError::network, attempts_suffixed(std::move(message)));
         }
 

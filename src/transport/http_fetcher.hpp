@@ -1,6 +1,7 @@
 #pragma once
 /// core::HttpFetcher over Beast on the gateway's io_context: HTTP/1.1, TLS verified against the
-/// system CA store (host name checked, SNI sent), streamed bodies, per-phase timeouts, cancel.
+/// system CA store (host name or IP address checked, SNI sent for names), streamed bodies, per-phase
+/// timeouts, cancel.
 #include <memory>
 
 #include "core/http_fetch.hpp"

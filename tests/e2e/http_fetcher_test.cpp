@@ -1,12 +1,15 @@
 // The outbound HTTP client (transport::make_http_fetcher) against the scripted provider server,
-// over real sockets: streamed bodies, error statuses, cut and stalled streams, cancellation.
+// over real sockets: streamed bodies, error statuses, cut and stalled streams, cancellation, and
+// certificate verification against the provider in TLS mode (certificates from a test CA).
 #include "transport/http_fetcher.hpp"
 
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
 
+#include "support/helpers.hpp"
 #include "support/mock_llm.hpp"
+#include "support/test_certs.hpp"
 
 using namespace pincer;
 using namespace std::chrono_literals;
@@ -24,7 +27,8 @@ struct Outcome {
 
 class Fetch {
 public:
-    Fetch() : fetcher_(transport::make_http_fetcher(ioc_)) {}
+    explicit Fetch(transport::FetcherOptions options = {})
+        : fetcher_(transport::make_http_fetcher(ioc_, std::move(options))) {}
 
     // Starts a request; `stop_after` > 0 makes the reader stop after that many body bytes.
     std::shared_ptr<core::FetchHandle> start(core::FetchRequest req, Outcome& out, size_t stop_after = 0) {
@@ -68,6 +72,41 @@ core::FetchRequest chat_request(const e2e::MockLlmServer& mock) {
     req.headers = {{"content-type", "application/json"}, {"authorization", "Bearer sk-test"}};
     req.body = R"({"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]})";
     return req;
+}
+
+// One CA and its certificates for the whole file (removed at exit).
+const e2e::TestCerts& certs() {
+    static e2e::TempDir dir("fetch-tls");
+    static const e2e::TestCerts certs = e2e::make_test_certs(dir.path);
+    return certs;
+}
+
+e2e::MockLlmOptions tls_server(bool wrong_name = false) {
+    const auto& c = certs();
+    return {.tls_cert_file = (wrong_name ? c.wrong_name_cert : c.localhost_cert).string(),
+            .tls_key_file = (wrong_name ? c.wrong_name_key : c.localhost_key).string(),
+            .url_host = "localhost"};
+}
+
+transport::FetcherOptions trusting_test_ca() { return {.extra_ca_file = certs().ca_cert.string()}; }
+
+// A request to a TLS server that must be refused during the handshake: a tls error naming the
+// reason, a failed handshake on the server's side and no request there.
+void expect_rejected(const e2e::MockLlmServer& mock, transport::FetcherOptions options, const std::string& url,
+                     const std::string& reason) {
+    Fetch f(std::move(options));
+    Outcome out;
+    auto req = chat_request(mock);
+    req.url = url;
+    f.start(req, out);
+    f.wait(out);
+    EXPECT_EQ(out.error, core::FetchError::tls) << out.message;
+    EXPECT_FALSE(out.got_head);
+    EXPECT_NE(out.message.find("certificate verify failed"), std::string::npos) << out.message;
+    EXPECT_NE(out.message.find(reason), std::string::npos) << out.message;
+    EXPECT_TRUE(mock.wait_for_tls_handshake_failures(1, 2s));
+    EXPECT_EQ(mock.tls_handshakes(), 0u);
+    EXPECT_TRUE(mock.requests().empty());
 }
 
 }  // namespace
@@ -186,4 +225,52 @@ TEST(HttpFetcher, HttpsToAPlainHttpServerFailsTheTlsHandshake) {
     f.start(req, out);
     f.wait(out);
     EXPECT_EQ(out.error, core::FetchError::tls) << out.message;
+}
+
+TEST(HttpFetcher, HttpsWithATrustedExtraCaStreamsTheResponse) {
+    e2e::MockLlmServer mock(tls_server());
+    mock.push_openai(e2e::MockStep::make_text("over TLS"));
+    Fetch f(trusting_test_ca());
+    Outcome out;
+    f.start(chat_request(mock), out);  // https://localhost:P/v1/chat/completions
+    f.wait(out);
+    EXPECT_EQ(out.error, core::FetchError::none) << out.message;
+    EXPECT_EQ(out.head.status, 200);
+    EXPECT_NE(out.body.find("data: [DONE]"), std::string::npos) << out.body;
+    ASSERT_EQ(mock.requests().size(), 1u);
+    EXPECT_EQ(mock.requests()[0].header("host"), "localhost");
+    EXPECT_EQ(mock.tls_handshakes(), 1u);
+}
+
+TEST(HttpFetcher, HttpsToAnIpAddressChecksTheCertificatesIpEntry) {
+    e2e::MockLlmServer mock(tls_server());
+    Fetch f(trusting_test_ca());
+    Outcome out;
+    auto req = chat_request(mock);
+    req.url = "https://127.0.0.1:" + std::to_string(mock.port()) + "/v1/chat/completions";
+    f.start(req, out);
+    f.wait(out);
+    EXPECT_EQ(out.error, core::FetchError::none) << out.message;
+    EXPECT_EQ(out.head.status, 200);
+}
+
+TEST(HttpFetcher, HttpsWithoutTheCaIsRefusedBeforeAnyRequest) {
+    e2e::MockLlmServer mock(tls_server());
+    expect_rejected(mock, {}, mock.openai_base_url() + "/chat/completions", "unable to get local issuer certificate");
+}
+
+TEST(HttpFetcher, HttpsToAHostTheCertificateDoesNotNameIsRefused) {
+    e2e::MockLlmServer wrong(tls_server(/*wrong_name=*/true));
+    expect_rejected(wrong, trusting_test_ca(), wrong.openai_base_url() + "/chat/completions", "hostname mismatch");
+    // Reached by an IP address, which the certificate does not list either.
+    e2e::MockLlmServer by_ip(tls_server(/*wrong_name=*/true));
+    expect_rejected(by_ip, trusting_test_ca(),
+                    "https://127.0.0.1:" + std::to_string(by_ip.port()) + "/v1/chat/completions",
+                    "IP address mismatch");
+}
+
+TEST(HttpFetcher, AnUnreadableExtraCaFileLeavesTheSystemStoreInCharge) {
+    e2e::MockLlmServer mock(tls_server());
+    expect_rejected(mock, {.extra_ca_file = certs().ca_cert.string() + ".missing"},
+                    mock.openai_base_url() + "/chat/completions", "unable to get local issuer certificate");
 }

@@ -1,12 +1,15 @@
 // The scripted fake LLM provider: one Session per connection, reading requests with Beast's parser
 // and writing responses as raw bytes (so a reply can be cut mid-body or stalled at will). While a
 // response is in progress a read stays armed on the socket, so a client that goes away mid-stream is
-// noticed at once, even when nothing more is being written (stall).
+// noticed at once, even when nothing more is being written (stall). In TLS mode a session first
+// completes the server handshake and then does the same over the ssl::stream.
 #include "support/mock_llm.hpp"
 
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -29,6 +32,7 @@
 #include <stdexcept>
 #include <string_view>
 #include <thread>
+#include <type_traits>
 #include <utility>
 
 namespace pincer::e2e {
@@ -38,7 +42,9 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace net = boost::asio;
 namespace json = boost::json;
+namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
+using TlsStream = ssl::stream<tcp::socket>;
 
 constexpr size_t kTextDeltaBytes = 4;         // text and thinking deltas
 constexpr size_t kArgsDeltaBytes = 8;         // tool-call argument fragments
@@ -467,6 +473,8 @@ struct Shared {
     size_t open_streams = 0;
     size_t closed_by_client = 0;
     uint64_t next_id = 0;
+    size_t tls_ok = 0;
+    std::vector<std::string> tls_failures;
 
     void response_ended(bool by_client) {
         {
@@ -551,14 +559,46 @@ Plan respond(Shared& shared, const http::request<http::string_body>& req) {
 // ---------------------------------------------------------------------------------------------
 // One connection: read a request, write its plan, repeat while keep-alive.
 
-class Session : public std::enable_shared_from_this<Session> {
-public:
-    Session(tcp::socket socket, Shared& shared)
-        : socket_(std::move(socket)), timer_(socket_.get_executor()), shared_(shared) {}
+// The TCP socket under a session's stream.
+tcp::socket& tcp_of(tcp::socket& s) { return s; }
+tcp::socket& tcp_of(TlsStream& s) { return s.next_layer(); }
 
-    void start() { read_request(); }
+// Stream is tcp::socket (plain HTTP) or TlsStream (HTTPS); the ssl::stream allows the one read and
+// one write in flight at a time that a session needs, all on the server's single thread.
+template <class Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
+public:
+    template <class... Args>
+    Session(Shared& shared, Args&&... stream_args)
+        : socket_(std::forward<Args>(stream_args)...), timer_(socket_.get_executor()), shared_(shared) {}
+
+    void start() {
+        if constexpr (std::is_same_v<Stream, TlsStream>) {
+            socket_.async_handshake(ssl::stream_base::server,
+                                    [self = shared_from_this()](beast::error_code ec) { self->on_handshake(ec); });
+        } else {
+            read_request();
+        }
+    }
 
 private:
+    using std::enable_shared_from_this<Session<Stream>>::shared_from_this;
+
+    // A failed handshake is what a client that rejects the certificate leaves behind: no request.
+    void on_handshake(beast::error_code ec) {
+        {
+            std::lock_guard lock(shared_.mu);
+            if (ec) {
+                shared_.tls_failures.push_back(ec.message());
+            } else {
+                ++shared_.tls_ok;
+            }
+        }
+        shared_.cv.notify_all();
+        if (ec) return close();
+        read_request();
+    }
+
     void read_request() {
         parser_.emplace();
         parser_->body_limit(kMaxBodyBytes);
@@ -672,7 +712,7 @@ private:
                 // already buffered, cancel it so on_watch starts parsing.
                 if (buffer_.size() > 0) {
                     beast::error_code ignored;
-                    socket_.cancel(ignored);
+                    tcp_of(socket_).cancel(ignored);
                 }
                 return;
         }
@@ -689,11 +729,11 @@ private:
         closed_ = true;
         timer_.cancel();
         beast::error_code ignored;
-        socket_.shutdown(tcp::socket::shutdown_send, ignored);
-        socket_.close(ignored);
+        tcp_of(socket_).shutdown(tcp::socket::shutdown_send, ignored);
+        tcp_of(socket_).close(ignored);
     }
 
-    tcp::socket socket_;
+    Stream socket_;
     net::steady_timer timer_;
     Shared& shared_;
     beast::flat_buffer buffer_;
@@ -786,9 +826,11 @@ std::string MockLlmServer::Request::header(const std::string& name) const {
 }
 
 // Member order matters: the io_context is destroyed before `shared` (its pending handlers own the
-// sessions, which refer to `shared`) and after the acceptor.
+// sessions, which refer to `shared`) and `tls` (their streams use it), and after the acceptor.
 struct MockLlmServer::Impl {
     Shared shared;
+    std::string url_host;
+    std::optional<ssl::context> tls;  // set in TLS mode
     net::io_context ioc{1};
     tcp::acceptor acceptor{ioc};
     uint16_t port = 0;
@@ -800,14 +842,32 @@ struct MockLlmServer::Impl {
             if (!ec) {
                 beast::error_code ignored;
                 socket.set_option(tcp::no_delay(true), ignored);  // every SSE event leaves at once
-                std::make_shared<Session>(std::move(socket), shared)->start();
+                if (tls) {
+                    std::make_shared<Session<TlsStream>>(shared, std::move(socket), *tls)->start();
+                } else {
+                    std::make_shared<Session<tcp::socket>>(shared, std::move(socket))->start();
+                }
             }
             accept();
         });
     }
 };
 
-MockLlmServer::MockLlmServer() : impl_(std::make_unique<Impl>()) {
+MockLlmServer::MockLlmServer() : MockLlmServer(MockLlmOptions{}) {}
+
+MockLlmServer::MockLlmServer(MockLlmOptions options) : impl_(std::make_unique<Impl>()) {
+    impl_->url_host = options.url_host;
+    if (!options.tls_cert_file.empty() || !options.tls_key_file.empty()) {
+        try {
+            auto& ctx = impl_->tls.emplace(ssl::context::tls_server);
+            ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3);
+            ctx.use_certificate_chain_file(options.tls_cert_file);
+            ctx.use_private_key_file(options.tls_key_file, ssl::context::pem);
+        } catch (const boost::system::system_error& e) {
+            throw std::runtime_error("mock LLM server cannot load its TLS certificate " + options.tls_cert_file +
+                                     " / key " + options.tls_key_file + ": " + e.what());
+        }
+    }
     try {
         tcp::endpoint ep(net::ip::make_address("127.0.0.1"), 0);
         impl_->acceptor.open(ep.protocol());
@@ -831,7 +891,9 @@ uint16_t MockLlmServer::port() const { return impl_->port; }
 
 std::string MockLlmServer::openai_base_url() const { return anthropic_base_url() + "/v1"; }
 
-std::string MockLlmServer::anthropic_base_url() const { return "http://127.0.0.1:" + std::to_string(impl_->port); }
+std::string MockLlmServer::anthropic_base_url() const {
+    return (impl_->tls ? "https://" : "http://") + impl_->url_host + ":" + std::to_string(impl_->port);
+}
 
 void MockLlmServer::push_openai(MockStep step) {
     std::lock_guard lock(impl_->shared.mu);
@@ -886,6 +948,21 @@ size_t MockLlmServer::streams_closed_by_client() const {
 bool MockLlmServer::wait_for_stream_closed_by_client(std::chrono::milliseconds timeout, size_t n) const {
     std::unique_lock lock(impl_->shared.mu);
     return impl_->shared.cv.wait_for(lock, timeout, [&] { return impl_->shared.closed_by_client >= n; });
+}
+
+size_t MockLlmServer::tls_handshakes() const {
+    std::lock_guard lock(impl_->shared.mu);
+    return impl_->shared.tls_ok;
+}
+
+std::vector<std::string> MockLlmServer::tls_handshake_failures() const {
+    std::lock_guard lock(impl_->shared.mu);
+    return impl_->shared.tls_failures;
+}
+
+bool MockLlmServer::wait_for_tls_handshake_failures(size_t n, std::chrono::milliseconds timeout) const {
+    std::unique_lock lock(impl_->shared.mu);
+    return impl_->shared.cv.wait_for(lock, timeout, [&] { return impl_->shared.tls_failures.size() >= n; });
 }
 
 }  // namespace pincer::e2e

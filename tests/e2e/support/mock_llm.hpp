@@ -5,6 +5,10 @@
 /// GET /v1/models. Each request to a chat endpoint consumes the next scripted MockStep pushed for
 /// that endpoint; with the queue empty it answers a short text reply "ok" (or the default step).
 ///
+/// With MockLlmOptions::tls_cert_file/tls_key_file set it serves HTTPS instead (same behaviour once
+/// the handshake is done) and counts the handshakes that failed, e.g. because the client rejected the
+/// certificate.
+///
 /// The server runs its own io_context on a background thread, started by the constructor and
 /// stopped (bounded, thread joined, every connection dropped) by the destructor. Every public member
 /// is thread-safe. Beast and Asio stay inside mock_llm.cpp.
@@ -61,6 +65,15 @@ struct MockStep {
     static MockStep make_slow_text(std::string text, int delay_ms_between_chunks = 100);
 };
 
+/// How a MockLlmServer listens; the defaults give plain HTTP on 127.0.0.1.
+struct MockLlmOptions {
+    /// PEM files of the server certificate (chain) and its private key; set both to serve HTTPS.
+    std::string tls_cert_file, tls_key_file;
+    /// The host the base URLs name (e.g. "localhost" to match a certificate); it must resolve to
+    /// 127.0.0.1, the only address listened on.
+    std::string url_host = "127.0.0.1";
+};
+
 class MockLlmServer {
 public:
     /// One received request. Header names are lowercased (repeats joined with ", "); `path` is the
@@ -75,16 +88,19 @@ public:
         std::string header(const std::string& name) const;
     };
 
-    /// Binds 127.0.0.1:0 and starts serving. Throws std::runtime_error when it cannot bind.
+    /// Binds 127.0.0.1:0 and starts serving. Throws std::runtime_error when it cannot bind (or load
+    /// the TLS certificate and key).
     MockLlmServer();
+    explicit MockLlmServer(MockLlmOptions options);
     /// Stops the io_context, drops every connection (stalled ones included) and joins the thread.
     ~MockLlmServer();
     MockLlmServer(const MockLlmServer&) = delete;
     MockLlmServer& operator=(const MockLlmServer&) = delete;
 
     uint16_t port() const;
-    std::string openai_base_url() const;     // "http://127.0.0.1:P/v1"
-    std::string anthropic_base_url() const;  // "http://127.0.0.1:P"
+    /// "http://127.0.0.1:P/v1" and "http://127.0.0.1:P" by default; https and the host per MockLlmOptions.
+    std::string openai_base_url() const;
+    std::string anthropic_base_url() const;
 
     /// Queue a step for the next request to POST /v1/chat/completions (resp. /v1/messages).
     void push_openai(MockStep step);
@@ -108,6 +124,12 @@ public:
     size_t streams_closed_by_client() const;
     /// Waits until streams_closed_by_client() >= n; false on timeout.
     bool wait_for_stream_closed_by_client(std::chrono::milliseconds timeout, size_t n = 1) const;
+
+    /// TLS handshakes that completed, and those that failed, each failure with its error message.
+    size_t tls_handshakes() const;
+    std::vector<std::string> tls_handshake_failures() const;
+    /// Waits until at least `n` handshakes failed; false on timeout.
+    bool wait_for_tls_handshake_failures(size_t n, std::chrono::milliseconds timeout) const;
 
 private:
     struct Impl;
