@@ -70,7 +70,10 @@ InboundFrame parse_inbound(std::string_view text) {
     }
     if (type && *type == "req" && id && !id->empty() && method && !method->empty() && closed) {
         RequestFrame req{std::string(sv(*id)), std::string(sv(*method)), nullptr};
-        if (auto it = o.find("params"); it != o.end()) req.params = json::value(it->value(), json::storage_ptr());
+        if (auto it = o.find("params"); it != o.end()) {
+            if (has_non_finite(it->value())) return InvalidFrame{req.id, "invalid request frame: number out of range"};
+            req.params = json::value(it->value(), json::storage_ptr());
+        }
         return req;
     }
     return InvalidFrame{(id && !id->empty()) ? std::string(sv(*id)) : std::string("invalid"), describe_invalid(o)};

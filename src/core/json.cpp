@@ -1,5 +1,6 @@
 #include "core/json.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 namespace pincer::core {
@@ -42,6 +43,18 @@ const json::value* find_path(const json::value& root, std::string_view dotted) {
         dotted = dot == std::string_view::npos ? std::string_view{} : dotted.substr(dot + 1);
     }
     return cur;
+}
+
+bool has_non_finite(const json::value& v) {
+    if (const double* d = v.if_double()) return !std::isfinite(*d);
+    if (const json::array* a = v.if_array()) {
+        return std::any_of(a->begin(), a->end(), [](const json::value& e) { return has_non_finite(e); });
+    }
+    if (const json::object* o = v.if_object()) {
+        return std::any_of(o->begin(), o->end(),
+                           [](const json::key_value_pair& m) { return has_non_finite(m.value()); });
+    }
+    return false;
 }
 
 }  // namespace pincer::core

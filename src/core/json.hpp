@@ -39,4 +39,9 @@ json::array string_array(const std::vector<std::string>& items);
 /// Follows a dotted path ("gateway.auth.token") through nested objects.
 const json::value* find_path(const json::value& root, std::string_view dotted);
 
+/// True when `v` holds a number beyond double's range anywhere. Boost.JSON reads 1e400 as infinity
+/// and writes it back as `Infinity`, which is not JSON: untrusted input holding one must be refused
+/// before it is stored or relayed.
+bool has_non_finite(const json::value& v);
+
 }  // namespace pincer::core

@@ -539,6 +539,7 @@ PrepareResult ChatRuntime::prepare(const RunRequest& r) {
         spec.messages = model_history(deps_.transcripts.tail(entry->session_id, kHistoryEntries));
         spec.thinking = r.thinking.empty() ? entry_string(*entry, "thinkingLevel") : r.thinking;
         spec.timeout_ms = timeout;
+        spec.started_at_ms = now;
         spec.max_steps = static_cast<int>(deps_.gateway.limits().agent_max_steps);
 
         std::optional<std::string> override_ref;
@@ -583,14 +584,15 @@ void ChatRuntime::launch(std::shared_ptr<PreparedRun> prepared, std::function<vo
     active_[run_id] = active;
     auto& gw = deps_.gateway;
     const int64_t now = gw.clock().now_ms();
-    active->observer->started(now);
+    active->observer->started(prepared->spec.started_at_ms ? prepared->spec.started_at_ms : now);
     if (!prepared->problem.empty()) {
         runtime::RunOutcome out;
         out.status = runtime::RunStatus::error;
         out.stop_reason = "error";
         out.error_message = prepared->problem;
         out.error_kind = "unknown";
-        out.started_at_ms = out.ended_at_ms = now;
+        out.started_at_ms = prepared->spec.started_at_ms ? prepared->spec.started_at_ms : now;
+        out.ended_at_ms = now;
         json::object msg{{"role", "assistant"},   {"content", json::array{}},
                          {"stopReason", "error"}, {"errorMessage", prepared->problem},
                          {"timestamp", now},      {"usage", json::object{}}};

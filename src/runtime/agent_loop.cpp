@@ -71,7 +71,7 @@ public:
           cancelled_(std::make_shared<std::atomic<bool>>(false)) {}
 
     void begin() {
-        outcome_.started_at_ms = ex_.now_ms();
+        outcome_.started_at_ms = spec_.started_at_ms ? spec_.started_at_ms : ex_.now_ms();
         if (spec_.timeout_ms > 0) {
             std::weak_ptr<AgentRunImpl> weak = self();
             ex_.schedule(spec_.timeout_ms, [weak] {
@@ -175,7 +175,8 @@ private:
                 boost::system::error_code ec;
                 auto parsed = json::parse(call.arguments_json, ec);
                 // Keep broken arguments visible as text so the history shows what the model sent.
-                args = ec ? json::value(json::object{{"_raw", call.arguments_json}}) : std::move(parsed);
+                args = (ec || core::has_non_finite(parsed)) ? json::value(json::object{{"_raw", call.arguments_json}})
+                                                            : std::move(parsed);
             }
             content.push_back(json::object{
                 {"type", "toolCall"}, {"id", call.id}, {"name", call.name}, {"arguments", std::move(args)}});
@@ -256,7 +257,7 @@ private:
         if (!call.arguments_json.empty()) {
             boost::system::error_code ec;
             args = json::parse(call.arguments_json, ec);
-            if (ec || !args.is_object()) {
+            if (ec || !args.is_object() || core::has_non_finite(args)) {
                 arg_error = "Invalid arguments for tool " + call.name +
                             ": expected a JSON object, got: " + call.arguments_json.substr(0, 200);
                 args = json::object{};

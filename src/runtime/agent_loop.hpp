@@ -36,6 +36,7 @@ struct AgentRunSpec {
     std::filesystem::path workspace;
     int max_steps = 32;      // model calls per run
     int64_t timeout_ms = 0;  // 0 = no run timeout
+    int64_t started_at_ms = 0;  // when the run was accepted (0 = when start() is called)
     CallPolicy policy;
 };
 

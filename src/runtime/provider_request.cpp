@@ -301,12 +301,14 @@ json::object openai_body(const ModelRequest& req, const std::vector<Message>& co
 
 // ---- Anthropic Messages ----------------------------------------------------------------------
 
-// Anthropic accepts tool ids matching ^[a-zA-Z0-9_-]+$ only; other providers' ids may not.
+// Anthropic accepts tool ids matching ^[a-zA-Z0-9_-]+$ only; other providers' ids may not, and an
+// imported transcript may hold an empty one.
 std::string anthropic_tool_id(std::string_view id) {
     std::string out(id);
     for (char& c : out) {
         if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-') c = '_';
     }
+    if (out.empty()) out = "_";
     return out;
 }
 

@@ -66,7 +66,7 @@ struct FileToolLimits {
 /// `read {path, offset?, limit?}`, `write {path, content}`, `edit {path, oldText, newText}` (also
 /// accepting `file_path`, `old_string`/`new_string`), confined to ctx.workspace: relative paths
 /// resolve against it; absolute paths must lie inside it; `..` escapes, symlinks (at any
-/// component) that resolve outside it, and hard-linked files are refused. Writes are atomic
+/// component) that resolve outside it, and (for write and edit) hard-linked files are refused. Writes are atomic
 /// (temp file + rename, 0600 for new files) and create missing parent directories inside the
 /// workspace.
 std::unique_ptr<ToolRegistry> make_builtin_tools(FileToolLimits limits = {});

@@ -8,6 +8,7 @@
 #include <limits>
 #include <unordered_set>
 
+#include "core/json.hpp"
 #include "util/crypto.hpp"
 
 namespace pincer::storage {
@@ -77,20 +78,6 @@ void normalize_payload(TranscriptEntry& e) {
         }
     }
     e.payload = json::serialize(obj);
-}
-
-// Boost.JSON reads a number beyond double's range (1e400) as infinity and serialises it as
-// `Infinity`, which is not JSON: a payload holding one could be neither stored nor exported.
-bool has_non_finite(const json::value& v) {
-    if (const double* d = v.if_double()) return !std::isfinite(*d);
-    if (const json::array* a = v.if_array()) {
-        return std::any_of(a->begin(), a->end(), [](const json::value& e) { return has_non_finite(e); });
-    }
-    if (const json::object* o = v.if_object()) {
-        return std::any_of(o->begin(), o->end(),
-                           [](const json::key_value_pair& m) { return has_non_finite(m.value()); });
-    }
-    return false;
 }
 
 bool entry_exists(Statement& st, std::string_view session_id, std::string_view entry_id) {
@@ -407,7 +394,7 @@ ImportedTranscript TranscriptsRepo::import_jsonl(std::string_view text) {
         json::value parsed = json::parse(line, ec);
         if (ec) throw TranscriptImportError(line_no, "invalid JSON: " + ec.message());
         if (!parsed.is_object()) throw TranscriptImportError(line_no, "expected a JSON object");
-        if (has_non_finite(parsed)) throw TranscriptImportError(line_no, "a number is out of range");
+        if (core::has_non_finite(parsed)) throw TranscriptImportError(line_no, "a number is out of range");
         json::object& obj = parsed.as_object();
         const json::value* type = obj.if_contains("type");
         if (type == nullptr || !type->is_string() || type->as_string().empty()) {

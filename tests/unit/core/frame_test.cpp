@@ -70,3 +70,14 @@ TEST(Frame, SerializersProduceParseableFrames) {
     auto noseq = boost::json::parse(serialize_event("connect.challenge", json::object{}));
     EXPECT_FALSE(noseq.as_object().contains("seq"));
 }
+
+TEST(Frame, NumbersBeyondDoubleRangeAreRefused) {
+    // Boost.JSON would turn 1e400 into infinity and write it back as `Infinity` (not JSON).
+    auto f = parse_inbound(R"({"type":"req","id":"big","method":"sessions.patch","params":{"x":[1,{"y":-1e400}]}})");
+    auto* bad = std::get_if<InvalidFrame>(&f);
+    ASSERT_NE(bad, nullptr);
+    EXPECT_EQ(bad->reply_id, "big");
+    EXPECT_EQ(bad->message, "invalid request frame: number out of range");
+    EXPECT_TRUE(std::holds_alternative<RequestFrame>(
+        parse_inbound(R"({"type":"req","id":"ok","method":"health","params":{"x":1.5e300}})")));
+}

@@ -343,5 +343,22 @@ TEST(ModelRequest, AnthropicToolIdsAreSanitizedConsistently) {
     EXPECT_EQ(messages[2].at("content").at(0).at("content"), "ok");
 }
 
+// Found by fuzz_transcript: an imported transcript's empty tool id went out as `"id":""`, which
+// Anthropic rejects, so the session could not be continued.
+TEST(ModelRequest, AnthropicEmptyToolIdStaysValid) {
+    ModelRequest req;
+    req.model = anthropic_model();
+    req.messages = parse(R"([
+      {"role":"user","content":"go"},
+      {"role":"assistant","content":[{"type":"toolCall","id":"","name":"ls","arguments":{}}]},
+      {"role":"toolResult","toolCallId":"","toolName":"ls","content":"ok"}
+    ])")
+                       .as_array();
+    const json::array messages = parse(build_fetch_request(req, {}).body).at("messages").as_array();
+    ASSERT_EQ(messages.size(), 3u);
+    EXPECT_EQ(messages[1].at("content").at(0).at("id"), "_");
+    EXPECT_EQ(messages[2].at("content").at(0).at("tool_use_id"), "_");
+}
+
 }  // namespace
 }  // namespace pincer::runtime

@@ -237,6 +237,16 @@ TEST_F(TranscriptsRepoTest, ImportErrorsNameTheLine) {
          "`message` object"},
         {header + "\n" + R"({"id":"b"})", 2, "missing `type`"},
         {header + "\n[1]", 2, "JSON object"},
+        // Found by fuzz_transcript: these escaped as boost::system::system_error, or imported
+        // into a session whose export does not import again.
+        {R"({"type":"session","version":18446744073709551615,"id":"s","timestamp":"2025-01-01T00:00:00Z"})", 1,
+         "version 18446744073709551615"},
+        {header + "\n" + R"({"type":"custom","id":"b","timestamp":18446744073709551615})", 2, "timestamp"},
+        {header + "\n" + R"({"type":"custom","id":"b","timestamp":253402300800000})", 2, "out of range"},
+        {header + "\n" + R"({"type":"custom","id":"b","timestamp":"0000-01-01T00:30:00+01:00"})", 2, "out of range"},
+        {R"({"type":"session","id":"s","timestamp":"9999-12-31T23:59:59-01:00"})", 1, "out of range"},
+        {header + "\n" + R"({"type":"message","id":"b","timestamp":1,"message":{"role":"user","n":1e400}})", 2,
+         "number is out of range"},
     };
     for (const Case& c : cases) {
         try {
