@@ -49,7 +49,7 @@ void project_content(json::object& msg, size_t max_chars) {
             if (auto* d = b.if_contains("data"); d && d->is_string()) bytes = d->as_string().size() * 3 / 4;
             b.erase("data");
             b["omitted"] = true;
-            b["bytes"] = bytes;
+            b["bytes"] = static_cast<int64_t>(bytes);
         }
     }
 }

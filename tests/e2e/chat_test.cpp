@@ -591,3 +591,53 @@ TEST(Chat, SessionIdNamesTheTranscriptOfANewSession) {
     EXPECT_EQ(str(res.at("sessionId")), sid);
     EXPECT_EQ(res.at("sessionKey"), "agent:main:fresh");
 }
+
+TEST(Chat, SystemPromptCarriesWorkspaceFilesAndPendingSystemEvents) {
+    MockLlmServer mock;
+    GatewayProcess gw({.config = mock_config(mock)});
+    auto c = connect_client(cli_opts(gw));
+    c->call("agents.files.set",
+            json::object{{"agentId", "main"}, {"name", "SOUL.md"}, {"content", "You speak like a lighthouse keeper."}});
+    c->call("system-event", json::object{{"text", "Cron: the backup finished at 03:00."}});
+    send(*c, {{"message", "anything new?"}, {"idempotencyKey", "prompt-run"}});
+    wait_chat(*c, "prompt-run", "final");
+    auto req = mock.requests().back().json().as_object();
+    const auto& system = req.at("messages").at(0).as_object();
+    EXPECT_EQ(system.at("role"), "system");
+    const std::string prompt = str(system.at("content"));
+    EXPECT_NE(prompt.find("You speak like a lighthouse keeper."), std::string::npos);
+    EXPECT_NE(prompt.find("Cron: the backup finished at 03:00."), std::string::npos);
+    // The event is consumed: the next turn does not repeat it.
+    send(*c, {{"message", "and now?"}, {"idempotencyKey", "prompt-run-2"}});
+    wait_chat(*c, "prompt-run-2", "final");
+    const std::string next = str(mock.requests().back().json().at("messages").at(0).at("content"));
+    EXPECT_EQ(next.find("backup finished"), std::string::npos);
+}
+
+TEST(Chat, StepLimitEndsALoopingRun) {
+    MockLlmServer mock;
+    mock.set_default_step(MockStep::make_tool_calls({{"", "read", R"({"path":"AGENTS.md"})"}}));
+    GatewayProcess gw({.config = mock_config(mock, "gateway: {limits: {agentMaxSteps: 3}}")});
+    auto c = connect_client(cli_opts(gw));
+    const std::string run_id = send(*c, {{"message", "loop forever"}, {"idempotencyKey", "loop-run"}});
+    auto err = wait_chat(*c, run_id, "error");
+    EXPECT_NE(str(err.at("errorMessage")).find("agentMaxSteps"), std::string::npos) << str(err.at("errorMessage"));
+    EXPECT_EQ(mock.requests().size(), 3u);
+}
+
+TEST(Chat, ThinkingLevelReachesAnthropic) {
+    MockLlmServer mock;
+    mock.push_anthropic(MockStep::make_thinking("weighing options", "Go with B."));
+    GatewayProcess gw({.config = mock_config(mock, R"(agents: {defaults: {model: "claude/claude-test"}})")});
+    auto c = connect_client(cli_opts(gw));
+    const std::string run_id =
+        send(*c, {{"message", "A or B?"}, {"idempotencyKey", "think-run"}, {"thinking", "high"}});
+    EXPECT_EQ(message_text(wait_chat(*c, run_id, "final")), "Go with B.");
+    auto req = mock.requests().back().json().as_object();
+    EXPECT_EQ(req.at("thinking").at("type"), "enabled");
+    auto msgs = history(*c);
+    ASSERT_EQ(msgs.size(), 2u);
+    const auto& blocks = msgs[1].at("content").as_array();
+    EXPECT_EQ(blocks.at(0).at("type"), "thinking");
+    EXPECT_FALSE(blocks.at(0).as_object().contains("thinkingSignature")) << "signatures are not shown";
+}
