@@ -291,6 +291,8 @@ int run_gateway(const RunOptions& opts) {
         if (ec || stopping) return;
         stopping = true;
         spdlog::info("received signal {}, shutting down", sig);
+        // Runs end as aborted ("shutdown") with their text saved, before the pool is drained.
+        chat.abort_all("shutdown");
         gateway.shutdown("gateway stopping");
         server.stop_accepting();
         // Give clients a moment to receive the close frames, then stop regardless.

@@ -635,6 +635,12 @@ std::vector<std::string> ChatRuntime::abort(const std::vector<std::string>& run_
     return aborted;
 }
 
+void ChatRuntime::abort_all(const std::string& stop_reason) {
+    std::vector<std::string> ids;
+    for (const auto& [id, run] : active_) ids.push_back(id);
+    abort(ids, stop_reason);
+}
+
 uint64_t ChatRuntime::on_run_end(const std::string& run_id, std::function<void(const RunSummary&)> fn) {
     const uint64_t token = next_wait_token_++;
     end_waiters_[run_id].emplace_back(token, std::move(fn));

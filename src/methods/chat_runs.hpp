@@ -98,6 +98,8 @@ public:
     std::optional<std::string> session_of(const std::string& run_id) const;
     /// Aborts the given runs (those still active); returns the ids actually aborted.
     std::vector<std::string> abort(const std::vector<std::string>& run_ids, const std::string& stop_reason);
+    /// Aborts every active run (gateway shutdown).
+    void abort_all(const std::string& stop_reason);
     /// Calls `fn` once when a run with this id ends (also one that has not started yet); returns a
     /// token for cancel_wait. Network thread.
     uint64_t on_run_end(const std::string& run_id, std::function<void(const RunSummary&)> fn);

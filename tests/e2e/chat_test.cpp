@@ -570,14 +570,17 @@ TEST(Chat, ShutdownDuringAStreamExitsCleanlyAndClosesTheRunOnRestart) {
         wait_chat(*c, run_id, "delta");
         auto exit = gw.stop(SIGTERM);
         EXPECT_TRUE(exit.exited);
-        EXPECT_EQ(exit.code, 0);
+        EXPECT_EQ(exit.code, 0) << gw.stderr_text();
     }
     GatewayProcess gw({.config = mock_config(mock), .state_dir = state.path});
     auto c = connect_client(cli_opts(gw));
     auto msgs = history(*c);
-    ASSERT_GE(msgs.size(), 1u);
+    ASSERT_EQ(msgs.size(), 2u);
+    EXPECT_EQ(msgs[1].at("stopReason"), "aborted");
+    EXPECT_FALSE(content_text(msgs[1]).empty()) << "the streamed text is kept";
     auto waited = c->call("agent.wait", json::object{{"runId", "term-run"}, {"timeoutMs", 100}}).as_object();
     EXPECT_EQ(waited.at("status"), "timeout");
+    EXPECT_EQ(waited.at("stopReason"), "shutdown");
 }
 
 TEST(Chat, SessionIdNamesTheTranscriptOfANewSession) {
