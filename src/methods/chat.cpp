@@ -406,12 +406,14 @@ private:
     static void wait_active(ChatRuntime& rt, dispatch::Gateway& gw, std::shared_ptr<Responder> reply,
                             const std::string& run_id, int64_t timeout) {
         auto done = std::make_shared<bool>(false);
-        uint64_t token = rt.on_run_end(run_id, [reply, done](const RunSummary& s) {
+        auto cancel_timer = std::make_shared<std::function<void()>>();
+        uint64_t token = rt.on_run_end(run_id, [reply, done, cancel_timer](const RunSummary& s) {
             if (*done) return;
             *done = true;
+            if (*cancel_timer) (*cancel_timer)();
             reply->ok(summary_snapshot(s));
         });
-        gw.loop().post_after(timeout, [&rt, reply, done, run_id, token] {
+        *cancel_timer = gw.loop().post_after_cancellable(timeout, [&rt, reply, done, run_id, token] {
             if (*done) return;
             *done = true;
             rt.cancel_wait(run_id, token);

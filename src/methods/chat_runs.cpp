@@ -21,6 +21,11 @@ namespace {
 
 /// Chat deltas go out at most this often per run (the reference's throttle).
 constexpr int64_t kDeltaIntervalMs = 150;
+/// `agent` assistant/thinking events: model deltas closer together than this are merged into one
+/// event (same text, the deltas concatenated). At a model's real pace (tens of ms per token) each
+/// delta still gets its own event; a burst (a fast local model, a backlog after a stall) costs one
+/// frame per client per window instead of one per token.
+constexpr int64_t kAgentStreamIntervalMs = 16;
 /// The streamed text is saved for crash recovery at most this often.
 constexpr int64_t kPartialSaveIntervalMs = 500;
 /// Finished results stay in the idempotency cache this long (reference: 5 minutes).
@@ -142,9 +147,7 @@ public:
     }
 
     void on_text(const std::string& text, std::string_view delta, bool replace) override {
-        json::object data{{"text", text}, {"delta", delta}};
-        if (replace) data["replace"] = true;
-        agent_event("assistant", std::move(data), /*droppable=*/true);
+        stream_delta(assistant_, text, delta, replace);
         text_ = text;
         const int64_t now = gw_.clock().now_ms();
         if (now - last_delta_ms_ >= kDeltaIntervalMs) {
@@ -162,7 +165,7 @@ public:
     }
 
     void on_thinking(const std::string& text, std::string_view delta) override {
-        agent_event("thinking", json::object{{"text", text}, {"delta", delta}}, /*droppable=*/true);
+        stream_delta(thinking_, text, delta, false);
     }
 
     void on_fallback(const runtime::ModelRef& from, const runtime::ModelRef& to, const std::string& reason) override {
@@ -197,6 +200,7 @@ public:
     }
 
     void on_tool_start(const runtime::AssistantTurn::ToolCall& call, const json::value& args) override {
+        flush_streams();
         flush_delta();
         agent_event("tool",
                     json::object{{"phase", "start"}, {"name", call.name}, {"toolCallId", call.id}, {"args", args}},
@@ -217,6 +221,7 @@ public:
 
     void on_end(const runtime::RunOutcome& outcome) override {
         if (ended_) return;
+        flush_streams();
         if (outcome.status == runtime::RunStatus::ok) flush_delta();
         ended_ = true;
         const bool aborted =
@@ -327,8 +332,56 @@ private:
         b.broadcast("chat", payload, v4);
     }
 
+    /// One `agent` stream (assistant or thinking) with the deltas not yet sent.
+    struct StreamBuffer {
+        std::string_view name;
+        std::string text;
+        std::string delta;
+        bool replace = false;
+        bool pending = false;
+    };
+
+    void stream_delta(StreamBuffer& s, const std::string& text, std::string_view delta, bool replace) {
+        if (replace) {
+            s.replace = true;
+            s.delta = text;  // after a reset the client's buffer is exactly the new text
+        } else {
+            s.delta += delta;
+        }
+        s.text = text;
+        s.pending = true;
+        const int64_t now = gw_.clock().now_ms();
+        if (now - last_stream_ms_ >= kAgentStreamIntervalMs) {
+            flush_streams();
+        } else if (!stream_flush_scheduled_) {
+            stream_flush_scheduled_ = true;
+            std::weak_ptr<Observer> weak = shared_from_this();
+            gw_.loop().post_after(kAgentStreamIntervalMs - (now - last_stream_ms_), [weak] {
+                if (auto self = weak.lock()) {
+                    self->stream_flush_scheduled_ = false;
+                    if (!self->ended_) self->flush_streams();
+                }
+            });
+        }
+    }
+
+    void flush_streams() {
+        for (StreamBuffer* s : {&thinking_, &assistant_}) {
+            if (!s->pending) continue;
+            json::object data{{"text", s->text}, {"delta", s->delta}};
+            if (s->replace) data["replace"] = true;
+            agent_event(s->name, std::move(data), /*droppable=*/true);
+            s->delta.clear();
+            s->replace = false;
+            s->pending = false;
+        }
+        last_stream_ms_ = gw_.clock().now_ms();
+    }
+
     void emit_chat_delta() {
         if (text_ == sent_text_) return;
+        // The agent stream never lags behind the chat delta that repeats its text.
+        flush_streams();
         const bool replace = text_.compare(0, sent_text_.size(), sent_text_) != 0;
         const int64_t now = gw_.clock().now_ms();
         json::object payload = chat_payload("delta");
@@ -441,6 +494,10 @@ private:
     int64_t last_delta_ms_ = INT64_MIN / 2;
     int64_t last_partial_save_ms_ = INT64_MIN / 2;
     bool flush_scheduled_ = false;
+    StreamBuffer assistant_{"assistant"};
+    StreamBuffer thinking_{"thinking"};
+    int64_t last_stream_ms_ = INT64_MIN / 2;
+    bool stream_flush_scheduled_ = false;
     bool ended_ = false;
     double cost_total_ = 0;
 };
@@ -604,6 +661,9 @@ void ChatRuntime::launch(std::shared_ptr<PreparedRun> prepared, std::function<vo
         [&gw](std::function<void()> fn) { gw.loop().post(std::move(fn)); },
         [&gw](std::function<void()> fn) { gw.loop().post_blocking(std::move(fn)); },
         [&gw](int64_t delay, std::function<void()> fn) { gw.loop().post_after(delay, std::move(fn)); },
+        [&gw](int64_t delay, std::function<void()> fn) {
+            return gw.loop().post_after_cancellable(delay, std::move(fn));
+        },
         [&gw] { return gw.clock().now_ms(); },
     };
     active->run = runtime::AgentRun::start(std::move(ex), deps_.fetcher, *tools_, prepared->spec, active->observer);

@@ -74,9 +74,14 @@ public:
         outcome_.started_at_ms = spec_.started_at_ms ? spec_.started_at_ms : ex_.now_ms();
         if (spec_.timeout_ms > 0) {
             std::weak_ptr<AgentRunImpl> weak = self();
-            ex_.schedule(spec_.timeout_ms, [weak] {
+            auto on_fire = [weak] {
                 if (auto run = weak.lock()) run->on_timeout();
-            });
+            };
+            if (ex_.schedule_cancellable) {
+                cancel_timeout_ = ex_.schedule_cancellable(spec_.timeout_ms, std::move(on_fire));
+            } else {
+                ex_.schedule(spec_.timeout_ms, std::move(on_fire));
+            }
         }
         call_model();
     }
@@ -113,6 +118,8 @@ private:
     void finish(RunStatus status, std::string stop_reason) {
         if (ended_) return;
         ended_ = true;
+        // The pending timeout would keep this run's memory until it fires (10 minutes by default).
+        if (cancel_timeout_) std::exchange(cancel_timeout_, nullptr)();
         outcome_.status = status;
         outcome_.stop_reason = std::move(stop_reason);
         outcome_.ended_at_ms = ex_.now_ms();
@@ -317,6 +324,7 @@ private:
     std::string shown_text_;    // what on_text last reported (across messages)
     std::string current_thinking_;
     RunOutcome outcome_;
+    std::function<void()> cancel_timeout_;
     bool ended_ = false;
 };
 

@@ -22,6 +22,8 @@ struct RunExecutor {
     std::function<void(std::function<void()>)> post;           // onto the network thread
     std::function<void(std::function<void()>)> post_blocking;  // onto the blocking pool
     Scheduler schedule;                                        // network thread, after a delay
+    /// As schedule, returning a canceller (the run's timeout timer is cancelled when it ends).
+    std::function<std::function<void()>(int64_t, std::function<void()>)> schedule_cancellable;
     std::function<int64_t()> now_ms;
 };
 
@@ -34,8 +36,8 @@ struct AgentRunSpec {
     json::array messages;  // pi-ai history, ending with the new user turn
     std::string thinking;
     std::filesystem::path workspace;
-    int max_steps = 32;      // model calls per run
-    int64_t timeout_ms = 0;  // 0 = no run timeout
+    int max_steps = 32;         // model calls per run
+    int64_t timeout_ms = 0;     // 0 = no run timeout
     int64_t started_at_ms = 0;  // when the run was accepted (0 = when start() is called)
     CallPolicy policy;
 };

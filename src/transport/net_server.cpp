@@ -3,13 +3,13 @@
 // handlers and broadcasts only ever append to the queue.
 #include "transport/net_server.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
-#include <spdlog/spdlog.h>
-
 #include <deque>
 #include <list>
 
@@ -32,6 +32,15 @@ public:
     AsioLoop(asio::io_context& ioc, unsigned threads) : ioc_(ioc), pool_(threads) {}
     ~AsioLoop() override { pool_.join(); }
     void join_blocking() override { pool_.join(); }
+    std::function<void()> post_after_cancellable(int64_t delay_ms, std::function<void()> fn) override {
+        auto timer = std::make_shared<asio::steady_timer>(ioc_, std::chrono::milliseconds(delay_ms));
+        timer->async_wait([timer, fn = std::move(fn)](beast::error_code ec) {
+            if (!ec) fn();
+        });
+        return [weak = std::weak_ptr<asio::steady_timer>(timer)] {
+            if (auto t = weak.lock()) t->cancel();
+        };
+    }
     void post(std::function<void()> fn) override { asio::post(ioc_, std::move(fn)); }
     void post_blocking(std::function<void()> fn) override { asio::post(pool_, std::move(fn)); }
     void post_after(int64_t delay_ms, std::function<void()> fn) override {
@@ -305,8 +314,8 @@ struct NetServer::Impl : std::enable_shared_from_this<Impl> {
             if (websocket::is_upgrade(req)) {
                 if (stopping) break;
                 if (!gateway.admit_preauth(ip)) {
-                    auto res = make_reply(text_reply(503, "Too many unauthenticated sockets"), req.version(), false,
-                                          false);
+                    auto res =
+                        make_reply(text_reply(503, "Too many unauthenticated sockets"), req.version(), false, false);
                     co_await http::async_write(*stream, res, kNoThrow);
                     break;
                 }

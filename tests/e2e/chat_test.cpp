@@ -130,6 +130,7 @@ TEST(Chat, AgentEventsHaveRunSeqAndLifecycle) {
     int64_t last_seq = 0;
     std::vector<std::string> lifecycle;
     bool saw_assistant = false, saw_thinking = false;
+    std::string streamed;
     for (const auto& f : c->take_buffered_events()) {
         if (f.at("event") != "agent") continue;
         const auto& p = f.at("payload").as_object();
@@ -137,11 +138,19 @@ TEST(Chat, AgentEventsHaveRunSeqAndLifecycle) {
         EXPECT_EQ(p.at("seq").as_int64(), last_seq + 1);
         last_seq = p.at("seq").as_int64();
         if (p.at("stream") == "lifecycle") lifecycle.push_back(str(p.at("data").at("phase")));
-        if (p.at("stream") == "assistant") saw_assistant = true;
+        if (p.at("stream") == "assistant") {
+            saw_assistant = true;
+            // Merged or not, the deltas rebuild the text exactly.
+            const auto& d = p.at("data").as_object();
+            if (d.contains("replace")) streamed.clear();
+            streamed += d.at("delta").as_string();
+            EXPECT_EQ(streamed, str(d.at("text")));
+        }
         if (p.at("stream") == "thinking") saw_thinking = true;
     }
     EXPECT_EQ(lifecycle, (std::vector<std::string>{"start", "end"}));
     EXPECT_TRUE(saw_assistant);
+    EXPECT_EQ(streamed, "Answer.");
     EXPECT_TRUE(saw_thinking);
 }
 
