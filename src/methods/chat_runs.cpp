@@ -11,6 +11,7 @@
 #include "core/error.hpp"
 #include "methods/agents.hpp"
 #include "methods/models.hpp"
+#include "methods/serial_work.hpp"
 #include "methods/sessions.hpp"
 #include "methods/usage.hpp"
 #include "runtime/system_prompt.hpp"
@@ -30,56 +31,6 @@ constexpr int64_t kAgentStreamIntervalMs = 16;
 constexpr int64_t kPartialSaveIntervalMs = 500;
 /// Finished results stay in the idempotency cache this long (reference: 5 minutes).
 constexpr int64_t kDedupeWindowMs = 5 * 60 * 1000;
-/// Transcript entries loaded as model context.
-constexpr size_t kHistoryEntries = 400;
-constexpr int64_t kDefaultRunTimeoutMs = 600'000;
-
-/// Pool work that must happen in order (a run's transcript appends, usage, final state): one
-/// task at a time, in submission order.
-class SerialWork : public std::enable_shared_from_this<SerialWork> {
-public:
-    explicit SerialWork(dispatch::EventLoop& loop) : loop_(loop) {}
-
-    void push(std::function<void()> fn) {
-        std::lock_guard lock(mutex_);
-        queue_.push_back(std::move(fn));
-        if (running_) return;
-        running_ = true;
-        loop_.post_blocking([self = shared_from_this()] { self->drain(); });
-    }
-
-private:
-    void drain() {
-        for (;;) {
-            std::function<void()> fn;
-            {
-                std::lock_guard lock(mutex_);
-                if (queue_.empty()) {
-                    running_ = false;
-                    return;
-                }
-                fn = std::move(queue_.front());
-                queue_.pop_front();
-            }
-            try {
-                fn();
-            } catch (const std::exception& e) {
-                spdlog::error("agent run persistence failed: {}", e.what());
-            }
-        }
-    }
-
-    dispatch::EventLoop& loop_;
-    std::mutex mutex_;
-    std::deque<std::function<void()>> queue_;
-    bool running_ = false;
-};
-
-json::object text_message(const std::string& text, int64_t ts) {
-    return json::object{{"role", "assistant"},
-                        {"content", json::array{json::object{{"type", "text"}, {"text", text}}}},
-                        {"timestamp", ts}};
-}
 
 std::optional<double> cost_of(const json::value& cfg, const runtime::ModelRef& model, const runtime::AssistantTurn& t) {
     auto info = find_model(cfg, model.provider, model.model);
@@ -91,29 +42,9 @@ std::optional<double> cost_of(const json::value& cfg, const runtime::ModelRef& m
            1e6;
 }
 
-int64_t timeout_from_config(const json::value& cfg) {
-    if (const json::value* v = core::find_path(cfg, "agents.defaults.timeoutSeconds")) {
-        if (auto s = v->if_int64(); s && *s > 0) return *s * 1000;
-    }
-    return kDefaultRunTimeoutMs;
-}
-
-std::string entry_string(const storage::SessionEntry& e, std::string_view field) {
-    auto it = e.fields.find(field);
-    return it != e.fields.end() && it->value().is_string() ? std::string(it->value().get_string()) : std::string();
-}
-
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
-
-struct PreparedRun {
-    RunRequest request;
-    std::string session_id;
-    runtime::AgentRunSpec spec;
-    json::value config;   // the config the run started with (prices)
-    std::string problem;  // non-empty: no usable model; the run ends with this error at once
-};
 
 struct ChatRuntime::ActiveRun {
     std::string session_key;
@@ -231,7 +162,7 @@ public:
         const int64_t now = gw_.clock().now_ms();
         std::optional<json::object> partial_msg;
         if (aborted && !outcome.partial_text.empty()) {
-            json::object m = text_message(outcome.partial_text, now);
+            json::object m = assistant_text_message(outcome.partial_text, now);
             m["api"] = outcome.model.api;
             m["provider"] = outcome.model.provider;
             m["model"] = outcome.model.model;
@@ -334,6 +265,7 @@ private:
 
     /// One `agent` stream (assistant or thinking) with the deltas not yet sent.
     struct StreamBuffer {
+        explicit StreamBuffer(std::string_view stream) : name(stream) {}
         std::string_view name;
         std::string text;
         std::string delta;
@@ -385,7 +317,7 @@ private:
         const bool replace = text_.compare(0, sent_text_.size(), sent_text_) != 0;
         const int64_t now = gw_.clock().now_ms();
         json::object payload = chat_payload("delta");
-        payload["message"] = text_message(text_, now);
+        payload["message"] = assistant_text_message(text_, now);
         json::object v4{{"deltaText", replace ? text_ : text_.substr(sent_text_.size())}};
         if (replace) v4["replace"] = true;
         chat_event(std::move(payload), v4, /*droppable=*/true);
@@ -441,7 +373,7 @@ private:
                                                       {"endedAt", o.ended_at_ms},
                                                       {"stopReason", o.stop_reason}});
                 chat = chat_payload("final");
-                if (!o.final_text.empty()) chat["message"] = text_message(o.final_text, now);
+                if (!o.final_text.empty()) chat["message"] = assistant_text_message(o.final_text, now);
                 chat["stopReason"] = o.stop_reason;
                 break;
             }
@@ -454,7 +386,7 @@ private:
                                                       {"endedAt", o.ended_at_ms}});
                 chat = chat_payload("aborted");
                 chat["stopReason"] = o.stop_reason;
-                if (!o.partial_text.empty()) chat["message"] = text_message(o.partial_text, now);
+                if (!o.partial_text.empty()) chat["message"] = assistant_text_message(o.partial_text, now);
                 break;
             }
             case runtime::RunStatus::timeout:
@@ -507,130 +439,6 @@ private:
 ChatRuntime::ChatRuntime(ChatDeps deps) : deps_(std::move(deps)), tools_(runtime::make_builtin_tools()) {}
 
 ChatRuntime::~ChatRuntime() = default;
-
-size_t ChatRuntime::recover_interrupted() {
-    const int64_t now = deps_.gateway.clock().now_ms();
-    auto interrupted = deps_.runs.running();
-    for (const auto& run : interrupted) {
-        if (!run.partial_text.empty()) {
-            json::object m = text_message(run.partial_text, now);
-            m["stopReason"] = "aborted";
-            m["openclawAbort"] = true;
-            storage::TranscriptEntry e;
-            e.payload = json::serialize(m);
-            e.ts_ms = now;
-            deps_.transcripts.append(run.session_id, {std::move(e)});
-        }
-        deps_.runs.finish(run.run_id, "aborted", now, "restart", "the gateway stopped during the run", std::nullopt);
-        deps_.idempotency.remove("chat:" + run.run_id);
-        deps_.idempotency.remove("agent:" + run.run_id);
-        if (deps_.sessions.get(run.session_key)) {
-            deps_.sessions.patch(run.session_key, json::object{{"abortedLastRun", true}}, now);
-        }
-        spdlog::warn("run {} of {} was interrupted by a restart; kept {} characters of its reply", run.run_id,
-                     run.session_key, run.partial_text.size());
-    }
-    deps_.runs.prune_ended_before(now - 30LL * 24 * 3600 * 1000);
-    return interrupted.size();
-}
-
-PrepareResult ChatRuntime::prepare(const RunRequest& r) {
-    const int64_t now = deps_.gateway.clock().now_ms();
-    json::value cfg = deps_.config.store().load().parsed;
-    std::string agent_id = r.agent_id;
-    if (agent_id.empty()) agent_id = storage::agent_id_from_key(r.session_key).value_or(default_agent_id(cfg));
-    auto agent = find_agent(cfg, deps_.state_dir, agent_id);
-    if (!agent) core::throw_invalid("Agent \"" + agent_id + "\" no longer exists in configuration");
-
-    const int64_t timeout = r.timeout_ms.value_or(timeout_from_config(cfg));
-    const std::string dedupe_key = r.kind + ":" + r.run_id;
-    json::object in_flight{{"runId", r.run_id}, {"status", "in_flight"}};
-    const int64_t hold = std::clamp<int64_t>(timeout + 60'000, 120'000, 24LL * 3600 * 1000);
-    if (auto existing =
-            deps_.idempotency.put_if_absent({dedupe_key, json::serialize(in_flight), "in_flight", now + hold}, now)) {
-        PrepareResult dup;
-        boost::system::error_code ec;
-        auto v = json::parse(existing->payload, ec);
-        dup.duplicate = (!ec && v.is_object()) ? v.as_object() : in_flight;
-        dup.duplicate_status = existing->status;
-        return dup;
-    }
-    try {
-        auto prepared = std::make_shared<PreparedRun>();
-        prepared->request = r;
-        prepared->config = cfg;
-        auto entry = deps_.sessions.get(r.session_key);
-        if (!entry) {
-            const std::string sid = r.session_id.empty() ? util::uuid_v4() : r.session_id;
-            entry = deps_.sessions.patch(r.session_key, json::object{}, now, sid);
-        }
-        if (r.label) {
-            try {
-                entry = deps_.sessions.patch(r.session_key, json::object{{"label", *r.label}}, now);
-            } catch (const storage::LabelInUse& e) {
-                core::throw_invalid(e.what());
-            }
-        }
-        prepared->session_id = entry->session_id;
-        ensure_agent_workspace(*agent);
-
-        json::object user{{"role", "user"}, {"timestamp", now}};
-        if (r.images.empty()) {
-            user["content"] = r.message;
-        } else {
-            json::array content;
-            if (!r.message.empty()) content.push_back(json::object{{"type", "text"}, {"text", r.message}});
-            for (const auto& img : r.images) content.push_back(img);
-            user["content"] = std::move(content);
-        }
-        storage::TranscriptEntry ue;
-        ue.ts_ms = now;
-        ue.payload = json::serialize(user);
-        deps_.transcripts.append(entry->session_id, {std::move(ue)});
-
-        auto& spec = prepared->spec;
-        spec.run_id = r.run_id;
-        spec.session_key = r.session_key;
-        spec.agent_id = agent->id;
-        spec.workspace = agent->workspace;
-        spec.messages = model_history(deps_.transcripts.tail(entry->session_id, kHistoryEntries));
-        spec.thinking = r.thinking.empty() ? entry_string(*entry, "thinkingLevel") : r.thinking;
-        spec.timeout_ms = timeout;
-        spec.started_at_ms = now;
-        spec.max_steps = static_cast<int>(deps_.gateway.limits().agent_max_steps);
-
-        std::optional<std::string> override_ref;
-        if (auto m = entry_string(*entry, "modelOverride"); !m.empty()) {
-            auto p = entry_string(*entry, "providerOverride");
-            override_ref = p.empty() ? m : p + "/" + m;
-        }
-        auto chain = runtime::resolve_model_chain(
-            cfg, agent->id, deps_.env, override_ref ? std::optional<std::string_view>(*override_ref) : std::nullopt);
-        spec.models = std::move(chain.models);
-        if (spec.models.empty()) prepared->problem = chain.problems.empty() ? "No model is configured" : chain.problems;
-
-        runtime::PromptInputs prompt;
-        prompt.workspace = agent->workspace;
-        prompt.agent_id = agent->id;
-        prompt.agent_name = agent->name;
-        prompt.tools = tools_->specs();
-        for (auto& ev : deps_.system_events.drain(r.session_key)) prompt.system_events.push_back(std::move(ev.text));
-        prompt.now_ms = now;
-        spec.system_prompt = runtime::build_system_prompt(prompt);
-
-        storage::RunRecord rec;
-        rec.run_id = r.run_id;
-        rec.session_key = r.session_key;
-        rec.session_id = entry->session_id;
-        rec.agent_id = agent->id;
-        rec.started_at_ms = now;
-        deps_.runs.start(rec);
-        return PrepareResult{std::nullopt, {}, std::move(prepared)};
-    } catch (...) {
-        deps_.idempotency.remove(dedupe_key);
-        throw;
-    }
-}
 
 void ChatRuntime::launch(std::shared_ptr<PreparedRun> prepared, std::function<void(const RunSummary&)> on_end) {
     auto active = std::make_shared<ActiveRun>();
@@ -724,95 +532,5 @@ void ChatRuntime::run_finished(const std::string& run_id, const RunSummary& summ
 }
 
 // ---------------------------------------------------------------------------------------------
-
-bool is_stop_phrase(std::string_view message) {
-    std::string s;
-    for (char c : message) s.push_back(static_cast<char>((c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c));
-    while (!s.empty() &&
-           (std::isspace(static_cast<unsigned char>(s.back())) || std::ispunct(static_cast<unsigned char>(s.back()))))
-        s.pop_back();
-    size_t b = 0;
-    while (b < s.size() && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-    s.erase(0, b);
-    static constexpr std::string_view kPhrases[] = {"/stop", "stop",   "abort",     "esc", "wait",
-                                                    "exit",  "/abort", "interrupt", "/esc"};
-    return std::find(std::begin(kPhrases), std::end(kPhrases), s) != std::end(kPhrases);
-}
-
-json::array model_history(const std::vector<storage::TranscriptEntry>& entries) {
-    size_t start = 0;
-    std::string summary;
-    int64_t summary_ts = 0;
-    for (size_t i = entries.size(); i-- > 0;) {
-        if (entries[i].type != "compaction") continue;
-        start = i + 1;
-        summary_ts = entries[i].ts_ms;
-        boost::system::error_code ec;
-        auto v = json::parse(entries[i].payload, ec);
-        if (!ec && v.is_object()) {
-            const auto& c = v.as_object();
-            if (auto* s = c.if_contains("summary"); s && s->is_string()) summary = s->as_string();
-            // The summary replaces what came before the first kept entry; the kept tail stays verbatim.
-            if (auto* k = c.if_contains("firstKeptEntryId"); k && k->is_string()) {
-                for (size_t j = 0; j < i; ++j)
-                    if (entries[j].entry_id == k->as_string()) start = j;
-            }
-        }
-        break;
-    }
-    std::vector<json::object> msgs;
-    if (!summary.empty()) {
-        msgs.push_back(json::object{{"role", "user"},
-                                    {"content", "The conversation so far, summarized:\n\n" + summary},
-                                    {"timestamp", summary_ts}});
-    }
-    for (size_t i = start; i < entries.size(); ++i) {
-        const auto& e = entries[i];
-        if (e.type != "message" || !e.role) continue;
-        if (*e.role != "user" && *e.role != "assistant" && *e.role != "toolResult") continue;
-        boost::system::error_code ec;
-        auto v = json::parse(e.payload, ec);
-        if (ec || !v.is_object()) continue;
-        msgs.push_back(std::move(v.as_object()));
-    }
-    // Providers reject tool results without their call and calls without their result: keep
-    // only matched pairs (a crash or abort between a call and its result leaves either behind).
-    std::vector<std::string> results, calls;
-    for (const auto& m : msgs) {
-        if (m.at("role") == "toolResult") {
-            if (auto* id = m.if_contains("toolCallId"); id && id->is_string()) results.emplace_back(id->as_string());
-        } else if (m.at("role") == "assistant") {
-            if (auto* c = m.if_contains("content"); c && c->is_array())
-                for (const auto& b : c->as_array())
-                    if (b.is_object() && b.as_object().if_contains("type") && b.at("type") == "toolCall" &&
-                        b.as_object().if_contains("id") && b.at("id").is_string())
-                        calls.emplace_back(b.at("id").as_string());
-        }
-    }
-    auto has = [](const std::vector<std::string>& v, std::string_view id) {
-        return std::find(v.begin(), v.end(), id) != v.end();
-    };
-    json::array out;
-    for (auto& m : msgs) {
-        if (m.at("role") == "toolResult") {
-            auto* id = m.if_contains("toolCallId");
-            if (!id || !id->is_string() || !has(calls, id->as_string())) continue;
-        } else if (m.at("role") == "assistant") {
-            if (auto* c = m.if_contains("content"); c && c->is_array()) {
-                auto& blocks = c->as_array();
-                for (auto it = blocks.begin(); it != blocks.end();) {
-                    bool orphan = it->is_object() && it->as_object().if_contains("type") &&
-                                  it->at("type") == "toolCall" &&
-                                  !(it->as_object().if_contains("id") && it->at("id").is_string() &&
-                                    has(results, it->at("id").as_string()));
-                    it = orphan ? blocks.erase(it) : it + 1;
-                }
-                if (blocks.empty()) continue;  // a failed or aborted turn that produced nothing
-            }
-        }
-        out.push_back(std::move(m));
-    }
-    return out;
-}
 
 }  // namespace pincer::methods

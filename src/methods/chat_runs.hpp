@@ -57,7 +57,17 @@ struct RunRequest {
     std::string started_by;            // connection id of the caller
 };
 
-struct PreparedRun;
+/// A run ready to launch: what prepare() found and built.
+struct PreparedRun {
+    RunRequest request;
+    std::string session_id;
+    runtime::AgentRunSpec spec;
+    json::value config;   // the config the run started with (prices)
+    std::string problem;  // non-empty: no usable model; the run ends with this error at once
+};
+
+/// `{role:"assistant", content:[{type:"text", text}], timestamp}`.
+json::object assistant_text_message(const std::string& text, int64_t ts);
 
 /// What preparing a run found: a duplicate of an earlier request (answer `duplicate`), or a run
 /// ready to launch.
