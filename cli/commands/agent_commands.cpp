@@ -201,7 +201,7 @@ std::string models_text(const json::value& payload) {
         return "No models. Declare providers under models.providers in the config, or set OPENAI_API_KEY,\n"
                "ANTHROPIC_API_KEY or OPENROUTER_API_KEY for the gateway.\n";
     }
-    Table t{{"MODEL", "CONTEXT", "INPUT $/1M", "OUTPUT $/1M", "CONFIGURED"}, {false, true, true, true, false}, {}};
+    Table t{{"MODEL", "CONTEXT", "INPUT $/1M", "OUTPUT $/1M", "TAGS"}, {false, true, true, true, false}, {}};
     for (const auto& v : *models) {
         if (!v.is_object()) continue;
         const auto& m = v.get_object();
@@ -212,8 +212,15 @@ std::string models_text(const json::value& payload) {
             if (auto x = number_at(*cost, "input")) in = dollars(*x);
             if (auto x = number_at(*cost, "output")) out = dollars(*x);
         }
-        const bool configured = core::get_bool(m, "configured").value_or(false);
-        t.rows.push_back({str_or(m, "provider") + "/" + str_or(m, "id"), context, in, out, configured ? "yes" : ""});
+        std::string tags;  // default, fallback#N (the default agent's model chain)
+        if (const json::array* ts = core::get_array(m, "tags")) {
+            for (const auto& tag : *ts) {
+                if (!tag.is_string()) continue;
+                if (!tags.empty()) tags += ',';
+                tags += core::sv(tag.get_string());
+            }
+        }
+        t.rows.push_back({str_or(m, "provider") + "/" + str_or(m, "id"), context, in, out, tags});
     }
     return t.render() + plural(static_cast<int64_t>(t.rows.size()), "model") + "\n";
 }

@@ -18,7 +18,7 @@ namespace {
 constexpr std::string_view kSchemaText = R"json({
   "$schema": "http://json-schema.org/draft-07/schema#",
   "title": "Pincer configuration (openclaw.json)",
-  "description": "OpenClaw-compatible config. Pincer uses gateway and logging; other keys are kept unchanged.",
+  "description": "OpenClaw-compatible config. Pincer uses gateway, logging, models, agents and session; other keys are kept unchanged.",
   "type": "object",
   "properties": {
     "gateway": {
@@ -99,19 +99,105 @@ constexpr std::string_view kSchemaText = R"json({
         "maxFileBytes": {"type": "integer", "minimum": 4096, "default": 10485760},
         "maxFiles": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 5}
       }
+    },
+    "models": {
+      "type": "object",
+      "properties": {
+        "providers": {
+          "type": "object",
+          "additionalProperties": {
+            "type": "object",
+            "properties": {
+              "baseUrl": {"type": "string"},
+              "apiKey": {},
+              "api": {"type": "string"},
+              "headers": {"type": "object", "additionalProperties": {}},
+              "models": {
+                "type": "array",
+                "items": {
+                  "type": "object",
+                  "properties": {
+                    "id": {"type": "string"},
+                    "name": {"type": "string"},
+                    "contextWindow": {"type": "number"},
+                    "maxTokens": {"type": "number"},
+                    "reasoning": {"type": "boolean"},
+                    "input": {"type": "array", "items": {"type": "string"}},
+                    "cost": {
+                      "type": "object",
+                      "properties": {
+                        "input": {"type": "number"},
+                        "output": {"type": "number"},
+                        "cacheRead": {"type": "number"},
+                        "cacheWrite": {"type": "number"}
+                      }
+                    }
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+    },
+    "agents": {
+      "type": "object",
+      "properties": {
+        "defaults": {
+          "type": "object",
+          "properties": {
+            "model": {"properties": {"primary": {"type": "string"}, "fallbacks": {"type": "array", "items": {"type": "string"}}}},
+            "workspace": {"type": "string"},
+            "timeoutSeconds": {"type": "number"}
+          }
+        },
+        "list": {
+          "type": "array",
+          "items": {
+            "type": "object",
+            "properties": {
+              "id": {"type": "string"},
+              "default": {"type": "boolean"},
+              "name": {"type": "string"},
+              "workspace": {"type": "string"},
+              "model": {"properties": {"primary": {"type": "string"}, "fallbacks": {"type": "array", "items": {"type": "string"}}}},
+              "identity": {
+                "type": "object",
+                "properties": {
+                  "name": {"type": "string"},
+                  "theme": {"type": "string"},
+                  "emoji": {"type": "string"},
+                  "avatar": {"type": "string"},
+                  "avatarUrl": {"type": "string"}
+                }
+              }
+            }
+          }
+        }
+      }
+    },
+    "session": {
+      "type": "object",
+      "properties": {
+        "mainKey": {"type": "string"},
+        "scope": {"type": "string"}
+      }
     }
   }
 })json";
 
 // Top-level keys of OpenClaw 5.7's OpenClawConfig that Pincer keeps but does not interpret.
 constexpr std::string_view kOpenClawKeys[] = {
-    "$schema",     "meta",       "auth",      "accessGroups", "acp",     "env",      "wizard",    "diagnostics",
-    "cli",         "crestodian", "update",    "browser",      "ui",      "secrets",  "skills",    "plugins",
-    "surfaces",    "models",     "nodeHost",  "agents",       "tools",   "bindings", "broadcast", "audio",
-    "media",       "messages",   "commands",  "approvals",    "session", "web",      "channels",  "cron",
-    "commitments", "hooks",      "discovery", "canvasHost",   "talk",    "memory",   "mcp",       "proxy"};
+    "$schema",    "meta",       "auth",   "accessGroups", "acp",       "env",         "wizard", "diagnostics",
+    "cli",        "crestodian", "update", "browser",      "ui",        "secrets",     "skills", "plugins",
+    "surfaces",   "nodeHost",   "tools",  "bindings",     "broadcast", "audio",       "media",  "messages",
+    "commands",   "approvals",  "web",    "channels",     "cron",      "commitments", "hooks",  "discovery",
+    "canvasHost", "talk",       "memory", "mcp",          "proxy"};
 
-constexpr std::string_view kUsedTopLevelKeys[] = {"gateway", "logging"};
+// Keys Pincer reads (with the sub-keys the schema above lists): gateway.*, logging.*,
+// models.providers (runtime/model_resolve, methods/models), agents.defaults / agents.list
+// (model, workspace, timeoutSeconds, identity) and session.mainKey / session.scope (agents.list).
+constexpr std::string_view kUsedTopLevelKeys[] = {"gateway", "logging", "models", "agents", "session"};
 
 struct HintRow {
     std::string_view path;
@@ -322,8 +408,20 @@ std::string quoted_list(const std::vector<std::string>& values) {
     return out;
 }
 
+// The schema of an object's member `key`: its `properties` entry, else an `additionalProperties`
+// schema (maps such as models.providers); null when the schema does not describe it.
+const boost::json::object* child_schema(const boost::json::object& schema, std::string_view key) {
+    if (const auto* props = schema.if_contains("properties")) {
+        if (const auto* sub = props->as_object().if_contains(key)) return &sub->as_object();
+    }
+    if (const auto* extra = schema.if_contains("additionalProperties"); extra != nullptr && extra->is_object()) {
+        return &extra->get_object();
+    }
+    return nullptr;
+}
+
 // The subset of draft-07 the schema above uses: type, enum, anyOf(enum|format), minimum,
-// maximum, properties, items, uniqueItems.
+// maximum, properties, additionalProperties (a schema), items, uniqueItems.
 void validate_node(const boost::json::value& v, const boost::json::object& schema, const std::string& path,
                    std::vector<ConfigIssue>& issues) {
     if (const auto* type = schema.if_contains("type"); type != nullptr && type->is_string()) {
@@ -374,11 +472,9 @@ void validate_node(const boost::json::value& v, const boost::json::object& schem
         }
     }
     if (const auto* obj = v.if_object()) {
-        const auto* props = schema.if_contains("properties");
-        if (props == nullptr) return;
         for (const auto& kv : *obj) {
-            if (const auto* sub = props->as_object().if_contains(kv.key())) {
-                validate_node(kv.value(), sub->as_object(), join_path(path, kv.key()), issues);
+            if (const auto* sub = child_schema(schema, kv.key())) {
+                validate_node(kv.value(), *sub, join_path(path, kv.key()), issues);
             }
         }
     }
@@ -402,14 +498,13 @@ void validate_node(const boost::json::value& v, const boost::json::object& schem
 
 void collect_ignored(const boost::json::object& obj, const boost::json::object& schema, const std::string& path,
                      std::vector<std::string>& out) {
-    const auto* props = schema.if_contains("properties");
     for (const auto& kv : obj) {
         const std::string child = join_path(path, kv.key());
-        const auto* sub = props != nullptr ? props->as_object().if_contains(kv.key()) : nullptr;
+        const auto* sub = child_schema(schema, kv.key());
         if (sub == nullptr) {
             out.push_back(child);
-        } else if (kv.value().is_object()) {
-            collect_ignored(kv.value().get_object(), sub->as_object(), child, out);
+        } else if (kv.value().is_object() && (sub->contains("properties") || sub->contains("additionalProperties"))) {
+            collect_ignored(kv.value().get_object(), *sub, child, out);
         }
     }
 }

@@ -31,15 +31,23 @@ public:
     size_t size() const { return conns_.size(); }
     const std::vector<std::shared_ptr<Connection>>& connections() const { return conns_; }
     void set_max_buffered(uint64_t bytes) { max_buffered_ = bytes; }
+    /// The registered connection with this connId, or null (network thread only).
+    Connection* find(std::string_view conn_id) const;
 
     /// Sends `event` to every connection allowed to see it. Returns how many got it.
     size_t broadcast(std::string_view event, const json::value& payload, const BroadcastOptions& opts = {});
     /// Sends to one connection with the next seq of that connection (same slow-consumer policy).
     bool send_to(Connection& conn, std::string_view event, const json::value& payload,
                  const BroadcastOptions& opts = {});
+    /// Sends `event` to the connected clients `filter` accepts (and allowed to see it) as a
+    /// *targeted* event: no frame `seq`, and their seq does not advance (methods.md §0.2). Same
+    /// serialise-once body and slow-consumer policy as broadcast(). Returns how many got it.
+    size_t send_targeted(std::string_view event, const json::value& payload,
+                         const std::function<bool(const ConnState&)>& filter, bool drop_if_slow = false);
 
 private:
     bool deliver(Connection& conn, const std::shared_ptr<const std::string>& body, bool drop_if_slow);
+    bool deliver_unsequenced(Connection& conn, const std::shared_ptr<const std::string>& body, bool drop_if_slow);
 
     std::vector<std::shared_ptr<Connection>> conns_;
     uint64_t max_buffered_;

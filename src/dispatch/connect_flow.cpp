@@ -288,7 +288,7 @@ void Gateway::finish_connect(const std::shared_ptr<Connection>& conn, std::share
                                                 {"silent", false},
                                                 {"isRepair", r.is_repair},
                                                 {"ts", r.ts}},
-                                   BroadcastOptions{true, nullptr});
+                                   BroadcastOptions{true, nullptr, {}});
         }
         return fail_connect(conn, pc->req_id, *pc->failure);
     }
@@ -345,7 +345,10 @@ json::object Gateway::build_hello(const Connection& conn, const PendingConnect& 
     json::array events;
     for (auto e : kAdvertisedEvents) events.emplace_back(e);
     json::object features{{"methods", std::move(methods)}, {"events", std::move(events)}};
-    if (v4) features["capabilities"] = json::array{};
+    // v4 only (wire-notes.md §8). `published-model-catalog`: models.list takes `view`,
+    // `includeDetails`, `preparedOnly`/`refresh` (docs/gateway/protocol.md); the 2026.9.6 CLI's
+    // `models list` refuses a gateway without it.
+    if (v4) features["capabilities"] = json::array{"published-model-catalog"};
 
     const bool admin = core::scope_satisfied(pc.scopes, core::kScopeAdmin);
     json::object snapshot;

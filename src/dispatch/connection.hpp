@@ -38,6 +38,8 @@ struct ConnState {
     int64_t next_seq = 1;
     uint32_t unauthorized_calls = 0;
     std::string presence_key;  // empty = not tracked in presence
+    /// `sessions.subscribe` was called (and not undone): gets the targeted `sessions.changed`.
+    bool sessions_subscribed = false;
 };
 
 class Connection {

@@ -23,7 +23,7 @@ void register_all(dispatch::MethodTable& table, Services& s) {
     register_models(table, s.gateway, *s.config);
     register_usage(table, s.gateway, *s.usage);
     register_agents(table, s.gateway, *s.config, s.gateway.info().state_dir);
-    register_sessions(table, s.gateway, *s.sessions, *s.transcripts);
+    register_sessions(table, s.gateway, *s.sessions, *s.transcripts, *s.config);
     register_sessions_usage(table, s.gateway, *s.sessions, *s.transcripts, *s.usage);
     register_sessions_transfer(table, s.gateway, *s.sessions, *s.transcripts, s.config);
     if (s.chat) {

@@ -74,7 +74,7 @@ public:
         changed["phase"] = "start";
         changed["runId"] = run_id_;
         changed["sessionId"] = prepared_->session_id;
-        gw_.broadcaster().broadcast("sessions.changed", changed);
+        broadcast_sessions_changed(gw_, changed);
     }
 
     void on_text(const std::string& text, std::string_view delta, bool replace) override {
@@ -405,7 +405,7 @@ private:
         json::object changed = session_changed_event(session_key_, "send", now, entry ? &*entry : nullptr);
         changed["phase"] = o.status == runtime::RunStatus::ok ? "end" : "error";
         changed["runId"] = run_id_;
-        gw_.broadcaster().broadcast("sessions.changed", changed);
+        broadcast_sessions_changed(gw_, changed);
         RunSummary summary{run_id_, session_key_, prepared_->session_id, o};
         if (on_end_) on_end_(summary);
         rt_.run_finished(run_id_, summary);

@@ -1,7 +1,11 @@
 #include "methods/models.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
+
+#include "methods/agents.hpp"
+#include "runtime/model_resolve.hpp"
 
 namespace pincer::methods {
 
@@ -155,7 +159,6 @@ json::object ModelInfo::to_json() const {
         if (cost->cache_write) c["cacheWrite"] = *cost->cache_write;
         o["cost"] = std::move(c);
     }
-    o["configured"] = configured;
     return o;
 }
 
@@ -217,13 +220,122 @@ std::vector<ModelInfo> collect_models(const json::value& config_root, const EnvL
     return out;
 }
 
+namespace {
+
+// The agent's model refs as configured ("provider/model"): primary first, then fallbacks; the
+// agent's own `model` wins over agents.defaults.model (an agent listing fallbacks replaces the
+// defaults' list), kDefaultModel when neither names a primary. Mirrors resolve_model_chain.
+std::vector<std::string> configured_refs(const json::value& cfg, std::string_view agent_id) {
+    auto read = [](const json::value* v, std::optional<std::string>& primary,
+                   std::optional<std::vector<std::string>>& fallbacks) {
+        if (!v) return;
+        if (v->is_string()) {
+            if (!v->get_string().empty()) primary = std::string(core::sv(v->get_string()));
+            return;
+        }
+        if (!v->is_object()) return;
+        if (auto* p = core::get_string(v->get_object(), "primary"); p && !p->empty())
+            primary = std::string(core::sv(*p));
+        if (auto* f = core::get_array(v->get_object(), "fallbacks")) {
+            fallbacks.emplace();
+            for (const auto& x : *f) {
+                if (x.is_string() && !x.get_string().empty()) fallbacks->emplace_back(core::sv(x.get_string()));
+            }
+        }
+    };
+    std::optional<std::string> agent_primary, default_primary;
+    std::optional<std::vector<std::string>> agent_fallbacks, default_fallbacks;
+    if (const json::value* list = core::find_path(cfg, "agents.list"); list && list->is_array()) {
+        for (const auto& e : list->get_array()) {
+            if (!e.is_object()) continue;
+            auto* id = core::get_string(e.get_object(), "id");
+            if (!id || normalize_agent_id(core::sv(*id)) != agent_id) continue;
+            if (auto it = e.get_object().find("model"); it != e.get_object().end())
+                read(&it->value(), agent_primary, agent_fallbacks);
+            break;
+        }
+    }
+    read(core::find_path(cfg, "agents.defaults.model"), default_primary, default_fallbacks);
+    std::vector<std::string> refs{
+        agent_primary.value_or(default_primary.value_or(std::string(runtime::kDefaultModel)))};
+    const auto& fallbacks = agent_fallbacks ? agent_fallbacks : default_fallbacks;
+    if (fallbacks) refs.insert(refs.end(), fallbacks->begin(), fallbacks->end());
+    return refs;
+}
+
+bool loopback_url(std::string_view url) {
+    auto scheme = url.find("://");
+    if (scheme == std::string_view::npos) return false;
+    std::string_view rest = url.substr(scheme + 3);
+    rest = rest.substr(0, rest.find_first_of("/?#"));
+    if (auto at = rest.rfind('@'); at != std::string_view::npos) rest = rest.substr(at + 1);
+    std::string_view host;
+    if (rest.starts_with('[')) {
+        host = rest.substr(1, rest.find(']') == std::string_view::npos ? rest.size() - 1 : rest.find(']') - 1);
+    } else {
+        host = rest.substr(0, rest.find(':'));
+    }
+    return host == "localhost" || host.starts_with("127.") || host == "::1" || host == "0.0.0.0";
+}
+
+// Whether the provider's endpoint is on this machine; nullopt when its endpoint is unknown.
+std::optional<bool> provider_is_local(const json::value& cfg, std::string_view provider) {
+    if (const json::object* providers = providers_of(cfg)) {
+        if (auto it = providers->find(provider); it != providers->end() && it->value().is_object()) {
+            if (auto* url = core::get_string(it->value().get_object(), "baseUrl"); url && !url->empty())
+                return loopback_url(core::sv(*url));
+        }
+    }
+    for (const auto& ep : kEnvProviders) {
+        if (provider == ep.provider) return false;  // the built-in endpoints are remote
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
 json::object list_models(const json::value& config_root, const json::object& params, const EnvLookup& env) {
     std::string_view filter;
     if (const auto* p = core::get_string(params, "provider")) filter = core::sv(*p);
+    std::string_view view = "default";
+    if (const auto* v = core::get_string(params, "view")) view = core::sv(*v);
+    const bool details = core::get_bool(params, "includeDetails").value_or(false);
+    std::string agent;
+    if (const auto* a = core::get_string(params, "agentId"); a && !a->empty()) agent = normalize_agent_id(core::sv(*a));
+    if (agent.empty()) agent = default_agent_id(config_root);
+
+    std::vector<ModelInfo> rows = collect_models(config_root, env);
+    // Views (methods.md §6, 2026.9.6 models-list-result): Pincer has no model allowlist
+    // (agents.defaults.modelPolicy), so `default` and `all` are the whole catalogue; `configured`
+    // is the models.providers.<p>.models entries, or everything when there are none;
+    // `provider-config` is those entries alone.
+    if (view == "configured" || view == "provider-config") {
+        const bool any = std::any_of(rows.begin(), rows.end(), [](const ModelInfo& m) { return m.configured; });
+        if (any || view == "provider-config") std::erase_if(rows, [](const ModelInfo& m) { return !m.configured; });
+    }
+
+    const std::vector<std::string> refs = configured_refs(config_root, agent);
     json::array models;
-    for (const auto& m : collect_models(config_root, env)) {
+    for (const auto& m : rows) {
         if (!filter.empty() && m.provider != filter) continue;
-        models.emplace_back(m.to_json());
+        json::object o = m.to_json();
+        const std::string label = m.provider + "/" + m.id;
+        json::array tags;
+        for (size_t i = 0; i < refs.size(); ++i) {
+            if (refs[i] != label) continue;
+            if (i == 0)
+                tags.emplace_back("default");
+            else
+                tags.emplace_back("fallback#" + std::to_string(i));
+        }
+        if (!tags.empty()) o["tags"] = std::move(tags);
+        // Usable as the runtime would resolve it: a known provider with its key (or keyless local).
+        const runtime::ModelChain chain = runtime::resolve_model_chain(config_root, agent, env, label);
+        o["available"] = !chain.models.empty() && chain.models.front().label() == label;
+        if (details) {
+            if (auto local = provider_is_local(config_root, m.provider)) o["local"] = *local;
+        }
+        models.emplace_back(std::move(o));
     }
     json::object out;
     out["models"] = std::move(models);
@@ -258,10 +370,23 @@ void register_models(dispatch::MethodTable& table, dispatch::Gateway& gateway, C
     dispatch::MethodSpec spec;
     spec.name = "models.list";
     spec.scope = "operator.read";
-    spec.params.string("provider");
+    spec.params.string("provider")
+        .string("agentId")
+        .enumeration("view", {"default", "configured", "provider-config", "all"})
+        .boolean("includeDetails")
+        .boolean("preparedOnly")
+        .boolean("refresh")
+        .boolean("includeProviderCapabilities");
     spec.handler =
         dispatch::AsyncHandler([&gateway, &config](const dispatch::CallView& call, dispatch::Responder reply) {
             json::object params = call.params;
+            // The `published-model-catalog` contract: a passive read (Pincer has no provider
+            // discovery, so `refresh` reads the same catalogue), the two flags exclusive.
+            if (core::get_bool(params, "preparedOnly").value_or(false) &&
+                core::get_bool(params, "refresh").value_or(false)) {
+                return reply.fail(core::RpcError::invalid(
+                    "invalid models.list params: preparedOnly and refresh are mutually exclusive"));
+            }
             dispatch::reply_from_pool(gateway.loop(), std::move(reply), "models.list", [&config, params] {
                 // A missing or unreadable config (parsed == null) lists what the environment enables.
                 const json::value cfg = config.store().load().parsed;

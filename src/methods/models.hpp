@@ -31,9 +31,9 @@ struct ModelInfo {
     std::optional<bool> reasoning;
     std::vector<std::string> input;  // e.g. {"text","image"}; empty = unknown (omitted)
     std::optional<ModelCost> cost;
-    bool configured = false;  // listed in models.providers.<provider>.models
+    bool configured = false;  // listed in models.providers.<provider>.models (not on the wire)
 
-    /// `{id, name, provider, contextWindow?, maxTokens?, reasoning?, input?, cost?, configured}`.
+    /// `{id, name, provider, contextWindow?, maxTokens?, reasoning?, input?, cost?}`.
     json::object to_json() const;
 };
 
@@ -48,7 +48,11 @@ EnvLookup process_env();
 /// OPENROUTER_API_KEY). Nothing configured → empty.
 std::vector<ModelInfo> collect_models(const json::value& config_root, const EnvLookup& env);
 
-/// The `models.list` result. Params: optional `provider` (string) filter; unknown keys ignored.
+/// The `models.list` result `{models:[ModelChoice]}` (what `published-model-catalog` promises):
+/// params `view` (default/all = every model; configured = the models.providers entries, or all
+/// when none; provider-config = those entries only), `provider` filter, `agentId` (whose
+/// default/fallback models get `tags`; default agent otherwise) and `includeDetails` (adds
+/// `local`); unknown keys ignored. Each row has `available` (the runtime could call it now).
 json::object list_models(const json::value& config_root, const json::object& params,
                          const EnvLookup& env = process_env());
 

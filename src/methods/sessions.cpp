@@ -8,6 +8,9 @@
 #include <optional>
 #include <vector>
 
+#include "methods/agents.hpp"
+#include "methods/models.hpp"
+#include "runtime/model_resolve.hpp"
 #include "util/crypto.hpp"
 #include "util/strings.hpp"
 
@@ -122,7 +125,7 @@ bool matches(const storage::SessionEntry& e, const storage::SessionFilter& f) {
 }
 
 json::object build_list(storage::SessionsRepo& repo, storage::TranscriptsRepo& transcripts, const json::object& p,
-                        int64_t now, const std::string& db_path) {
+                        int64_t now, const std::string& db_path, json::object defaults) {
     storage::SessionFilter f;
     const int64_t limit = dispatch::param_int(p, "limit").value_or(100);
     const int64_t offset = dispatch::param_int(p, "offset").value_or(0);
@@ -177,8 +180,7 @@ json::object build_list(storage::SessionsRepo& repo, storage::TranscriptsRepo& t
     out["limitApplied"] = limit;
     out["nextOffset"] = has_more ? json::value(offset + static_cast<int64_t>(count)) : json::value(nullptr);
     out["hasMore"] = has_more;
-    // Pincer has no default-model resolution here yet; the reference reports nulls when unset.
-    out["defaults"] = json::object{{"modelProvider", nullptr}, {"model", nullptr}, {"contextTokens", nullptr}};
+    out["defaults"] = std::move(defaults);
     out["sessions"] = std::move(sessions);
     return out;
 }
@@ -191,8 +193,35 @@ json::object changed_event(const std::string& key, std::string_view reason, int6
 }
 
 std::function<void()> broadcast_after(dispatch::Gateway& gateway, json::object event) {
-    return [&gateway, event = std::move(event)] { gateway.broadcaster().broadcast("sessions.changed", event); };
+    return [&gateway, event = std::move(event)] { broadcast_sessions_changed(gateway, event); };
 }
+
+// Marks the calling connection (un)subscribed to `sessions.changed`; false if it is gone.
+bool set_subscribed(dispatch::Gateway& gateway, const dispatch::ConnState& caller, bool on) {
+    dispatch::Connection* c = gateway.broadcaster().find(caller.conn_id);
+    if (!c) return false;
+    c->state.sessions_subscribed = on;
+    return true;
+}
+
+// sessions.list's params (SessionsListParams); sessions.subscribe takes the same.
+dispatch::ParamSchema list_params() {
+    return dispatch::ParamSchema()
+        .integer("limit", 1)
+        .integer("offset", 0)
+        .integer("activeMinutes", 1)
+        .boolean("includeGlobal")
+        .boolean("includeUnknown")
+        .boolean("includeDerivedTitles")
+        .boolean("includeLastMessage")
+        .string("label")
+        .string("spawnedBy")
+        .string("agentId")
+        .string("search");
+}
+
+// The config as sessions.list reads it (null when missing or unreadable). Blocks on disk.
+json::value load_config(const ConfigService& config) { return config.store().load().parsed; }
 
 std::string required_key(const json::object& p) {
     std::string key = dispatch::param_string(p, "key");
@@ -211,6 +240,28 @@ void add_spec(dispatch::MethodTable& table, std::string name, std::string scope,
 }
 
 }  // namespace
+
+void broadcast_sessions_changed(dispatch::Gateway& gateway, const json::object& payload) {
+    gateway.broadcaster().send_targeted(
+        "sessions.changed", payload, [](const dispatch::ConnState& st) { return st.sessions_subscribed; }, true);
+}
+
+json::object session_defaults(const json::value& config_root) {
+    json::object out{{"modelProvider", nullptr}, {"model", nullptr}, {"contextTokens", nullptr}};
+    const runtime::ModelChain chain =
+        runtime::resolve_model_chain(config_root, default_agent_id(config_root), process_env());
+    if (chain.models.empty()) return out;
+    const runtime::ModelRef& m = chain.models.front();
+    out["modelProvider"] = m.provider;
+    out["model"] = m.model;
+    int64_t window = m.context_window;
+    if (window <= 0) {
+        if (auto info = find_model(config_root, m.provider, m.model); info && info->context_window)
+            window = *info->context_window;
+    }
+    if (window > 0) out["contextTokens"] = window;
+    return out;
+}
 
 json::object session_changed_event(const std::string& key, std::string_view reason, int64_t ts,
                                    const storage::SessionEntry* entry) {
@@ -245,30 +296,79 @@ json::object session_row(const storage::SessionEntry& e) {
 }
 
 void register_sessions(dispatch::MethodTable& table, dispatch::Gateway& gateway, storage::SessionsRepo& sessions,
-                       storage::TranscriptsRepo& transcripts) {
+                       storage::TranscriptsRepo& transcripts, ConfigService& config) {
     using dispatch::AsyncHandler;
     using dispatch::CallView;
     using dispatch::ParamSchema;
     using dispatch::Responder;
 
-    add_spec(table, "sessions.list", "operator.read",
-             ParamSchema()
-                 .integer("limit", 1)
-                 .integer("offset", 0)
-                 .integer("activeMinutes", 1)
-                 .boolean("includeGlobal")
-                 .boolean("includeUnknown")
-                 .boolean("includeDerivedTitles")
-                 .boolean("includeLastMessage")
-                 .string("label")
-                 .string("spawnedBy")
-                 .string("agentId")
-                 .string("search"),
-             AsyncHandler([&gateway, &sessions, &transcripts](const CallView& call, Responder reply) {
+    add_spec(table, "sessions.list", "operator.read", list_params(),
+             AsyncHandler([&gateway, &sessions, &transcripts, &config](const CallView& call, Responder reply) {
                  const int64_t now = gateway.clock().now_ms();
-                 dispatch::reply_from_pool(gateway.loop(), std::move(reply), "sessions.list",
-                                           [&sessions, &transcripts, p = call.params, now, path = store_path(gateway)] {
-                                               return json::value(build_list(sessions, transcripts, p, now, path));
+                 dispatch::reply_from_pool(
+                     gateway.loop(), std::move(reply), "sessions.list",
+                     [&sessions, &transcripts, &config, p = call.params, now, path = store_path(gateway)] {
+                         return json::value(
+                             build_list(sessions, transcripts, p, now, path, session_defaults(load_config(config))));
+                     });
+             }));
+
+    // The reference (2026.9.6 sessions-subscriptions.ts): subscribe first, so changes during the
+    // read arrive as events; `{}` → {subscribed}, other (sessions.list) params → {subscribed, list}.
+    add_spec(table, "sessions.subscribe", "operator.read", list_params(),
+             AsyncHandler([&gateway, &sessions, &transcripts, &config](const CallView& call, Responder reply) {
+                 const bool subscribed = set_subscribed(gateway, call.conn, true);
+                 if (!subscribed || call.params.empty()) return reply.ok(json::object{{"subscribed", subscribed}});
+                 const int64_t now = gateway.clock().now_ms();
+                 dispatch::reply_from_pool(
+                     gateway.loop(), std::move(reply), "sessions.subscribe",
+                     [&sessions, &transcripts, &config, p = call.params, now, path = store_path(gateway)] {
+                         json::object list =
+                             build_list(sessions, transcripts, p, now, path, session_defaults(load_config(config)));
+                         return json::value(json::object{{"subscribed", true}, {"list", std::move(list)}});
+                     });
+             }));
+
+    // 5.x (methods.md §4.11); 2026.9.6 dropped it from its method list, so it is callable but not
+    // advertised (the pinned v4 schema does not know it).
+    {
+        dispatch::MethodSpec spec;
+        spec.name = "sessions.unsubscribe";
+        spec.scope = "operator.read";
+        spec.flags = 0;
+        spec.params.unchecked();
+        spec.handler = dispatch::SyncHandler([&gateway](const CallView& call) -> json::value {
+            set_subscribed(gateway, call.conn, false);
+            return json::object{{"subscribed", false}};
+        });
+        table.add(std::move(spec));
+    }
+
+    add_spec(table, "sessions.describe", "operator.read",
+             ParamSchema()
+                 .string("key", true)
+                 .string("agentId")
+                 .boolean("includeDerivedTitles")
+                 .boolean("includeLastMessage"),
+             AsyncHandler([&gateway, &sessions, &transcripts](const CallView& call, Responder reply) {
+                 const std::string raw = trim(dispatch::param_string(call.params, "key"));
+                 if (raw.empty()) return reply.fail(core::RpcError::invalid("key required"));
+                 // A bare key with agentId belongs to that agent (`main` → agent:<id>:main).
+                 const std::string agent = trim(dispatch::param_string(call.params, "agentId"));
+                 const std::string bare = lower(raw);
+                 const std::string key = !agent.empty() && !bare.starts_with("agent:") && !is_special_key(bare)
+                                             ? "agent:" + normalize_agent_id(agent) + ":" + bare
+                                             : canonical_session_key(raw);
+                 const bool titles = dispatch::param_bool(call.params, "includeDerivedTitles").value_or(false);
+                 const bool last = dispatch::param_bool(call.params, "includeLastMessage").value_or(false);
+                 dispatch::reply_from_pool(gateway.loop(), std::move(reply), "sessions.describe",
+                                           [&sessions, &transcripts, key, titles, last] {
+                                               auto e = sessions.get(key);
+                                               if (!e) return json::value(json::object{{"session", nullptr}});
+                                               json::object row = session_row(*e);
+                                               if (titles || last)
+                                                   add_list_extras(transcripts, e->session_id, titles, last, row);
+                                               return json::value(json::object{{"session", std::move(row)}});
                                            });
              }));
 

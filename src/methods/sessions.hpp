@@ -1,7 +1,8 @@
 #pragma once
 /// `sessions.list`, `sessions.get`, `sessions.resolve`, `sessions.patch`, `sessions.reset`,
-/// `sessions.delete` and `sessions.preview` (methods.md §4.4–4.9, §4.11), answered from the
-/// SQLite session store and transcripts. Writes broadcast `sessions.changed` after the reply.
+/// `sessions.delete`, `sessions.preview`, `sessions.describe` and `sessions.subscribe` /
+/// `sessions.unsubscribe` (methods.md §4.4–4.9, §4.11), answered from the SQLite session store and
+/// transcripts. Writes send `sessions.changed` to subscribed connections after the reply.
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -10,6 +11,7 @@
 #include "core/json.hpp"
 #include "dispatch/gateway.hpp"
 #include "dispatch/method_table.hpp"
+#include "methods/config.hpp"
 #include "storage/sessions_repo.hpp"
 #include "storage/transcripts_repo.hpp"
 
@@ -23,6 +25,15 @@ std::string canonical_session_key(std::string_view key);
 /// A `sessions.changed` payload `{sessionKey, reason, ts, sessionId?, updatedAt?, kind?, label?}`.
 json::object session_changed_event(const std::string& key, std::string_view reason, int64_t ts,
                                    const storage::SessionEntry* entry);
+
+/// Sends `sessions.changed` as the reference does (methods.md §0.2, §4.11): a *targeted* event,
+/// only to connections that called `sessions.subscribe`, without a frame `seq`, dropped for slow
+/// consumers. Network thread only.
+void broadcast_sessions_changed(dispatch::Gateway& gateway, const json::object& payload);
+
+/// sessions.list's `defaults` `{modelProvider, model, contextTokens}` (methods.md §4.4): the
+/// default agent's primary model as a run would resolve it (nulls when none is usable).
+json::object session_defaults(const json::value& config_root);
 
 /// SessionRow (methods.md §4.4) from a stored entry: key, kind, updatedAt, sessionId and the
 /// SessionRow fields the entry holds.
@@ -50,8 +61,8 @@ inline constexpr size_t kListExtrasRows = 100;
 void add_list_extras(storage::TranscriptsRepo& transcripts, const std::string& session_id, bool derived_title,
                      bool last_message, json::object& row);
 
-/// Registers the methods above. The repositories must outlive the table.
+/// Registers the methods above. The repositories and `config` must outlive the table.
 void register_sessions(dispatch::MethodTable& table, dispatch::Gateway& gateway, storage::SessionsRepo& sessions,
-                       storage::TranscriptsRepo& transcripts);
+                       storage::TranscriptsRepo& transcripts, ConfigService& config);
 
 }  // namespace pincer::methods

@@ -187,7 +187,7 @@ private:
                                                      {"compacted", true},
                                                      {"archived", archive.string()},
                                                      {"kept", max_lines}},
-                                        [&gw, ev] { gw.broadcaster().broadcast("sessions.changed", ev); }};
+                                        [&gw, ev] { broadcast_sessions_changed(gw, ev); }};
         });
     }
 
@@ -259,7 +259,7 @@ private:
                                             {"sessionId", job_ptr->session_id}};
                         return dispatch::PoolResult{
                             json::object{{"ok", true}, {"key", job_ptr->key}, {"compacted", true}, {"result", result}},
-                            [&gw, ev] { gw.broadcaster().broadcast("sessions.changed", ev); }};
+                            [&gw, ev] { broadcast_sessions_changed(gw, ev); }};
                     });
             });
     }

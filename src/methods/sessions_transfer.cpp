@@ -164,7 +164,7 @@ void register_sessions_transfer(dispatch::MethodTable& table, dispatch::Gateway&
                         ImportResult r =
                             import_session(sessions, transcripts, key, jsonl, replace, gateway.clock().now_ms());
                         return dispatch::PoolResult{std::move(r.reply), [&gateway, event = std::move(r.event)] {
-                                                        gateway.broadcaster().broadcast("sessions.changed", event);
+                                                        broadcast_sessions_changed(gateway, event);
                                                     }};
                     });
             });

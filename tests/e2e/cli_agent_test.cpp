@@ -137,7 +137,7 @@ TEST(CliModels, ListsAConfiguredProvider) {
     e2e::GatewayProcess gw(without_provider_keys(R"({models: {providers: {mock: {
         baseUrl: "http://127.0.0.1:1/v1", api: "openai-completions", apiKey: "k",
         models: [{id: "m1", name: "M1", contextWindow: 1000, cost: {input: 0.5, output: 2}},
-                 {id: "m2"}]}}}})"));
+                 {id: "m2"}]}}}, agents: {defaults: {model: "mock/m1"}}})"));
     auto r = cli(gw, with({"models"}, target(gw)));
     EXPECT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(r.out.rfind("MODEL", 0), 0u) << r.out;
@@ -146,6 +146,8 @@ TEST(CliModels, ListsAConfiguredProvider) {
     EXPECT_TRUE(contains(r.out, "$0.50")) << r.out;
     EXPECT_TRUE(contains(r.out, "$2.00")) << r.out;
     EXPECT_TRUE(contains(r.out, "2 models\n")) << r.out;
+    EXPECT_TRUE(contains(r.out, "TAGS")) << r.out;
+    EXPECT_TRUE(contains(r.out, " default\n")) << r.out;  // mock/m1 is the default agent's model
 
     auto j = cli(gw, with({"models", "--json"}, target(gw)));
     EXPECT_EQ(j.exit_code, 0) << j.err;

@@ -252,7 +252,9 @@ TEST(Config, PatchMergeSemanticsAndNoop) {
     json::value snap = get(*c);
     EXPECT_EQ(*at_path(snap, {"parsed", "agents"}), expected_agents);
     EXPECT_EQ(at_path(snap, {"parsed", "channels"}), nullptr);
-    EXPECT_TRUE(array_has(snap.at("ignored"), "agents"));
+    // agents is read (model, workspace, ...); only its sub-keys Pincer does not use are listed.
+    EXPECT_FALSE(array_has(snap.at("ignored"), "agents"));
+    EXPECT_TRUE(array_has(snap.at("ignored"), "agents.defaults.thinking")) << json::serialize(snap.at("ignored"));
     EXPECT_FALSE(array_has(snap.at("ignored"), "channels"));
 
     // Re-sending values already there (the redacted token included) changes nothing.
@@ -305,7 +307,7 @@ TEST(Config, UnknownTopLevelKeysAreKeptAndListedAsIgnored) {
     auto c = connect(gw, kToken);
     json::value snap = get(*c);
     EXPECT_EQ(snap.at("valid"), json::value(true));
-    EXPECT_TRUE(array_has(snap.at("ignored"), "agents")) << json::serialize(snap.at("ignored"));
+    EXPECT_FALSE(array_has(snap.at("ignored"), "agents")) << "agents.defaults.model is used";
     EXPECT_TRUE(array_has(snap.at("ignored"), "channels")) << json::serialize(snap.at("ignored"));
 
     // Write through config.set (touching only logging): the unknown keys survive unchanged.
@@ -317,7 +319,7 @@ TEST(Config, UnknownTopLevelKeysAreKeptAndListedAsIgnored) {
     ASSERT_NE(at_path(disk, {"channels"}), nullptr);
     EXPECT_EQ(*at_path(disk, {"channels"}), json::value(json::object{}));
     json::value after = get(*c);
-    EXPECT_TRUE(array_has(after.at("ignored"), "agents"));
+    EXPECT_FALSE(array_has(after.at("ignored"), "agents"));
     EXPECT_TRUE(array_has(after.at("ignored"), "channels"));
 }
 

@@ -86,7 +86,8 @@ TEST(Handshake, V4ClientGetsProtocol4WithAuthMethodToken) {
     auto hello = c.connect(o);
     EXPECT_EQ(hello.at("protocol").as_int64(), 4);
     EXPECT_EQ(hello.at("auth").at("method"), "token");
-    EXPECT_TRUE(hello.at("features").at("capabilities").is_array());
+    // The 2026.9.6 CLI's `models list` requires published-model-catalog.
+    EXPECT_EQ(hello.at("features").at("capabilities"), boost::json::array{"published-model-catalog"});
     EXPECT_TRUE(hello.at("server").as_object().contains("bootId"));
 }
 

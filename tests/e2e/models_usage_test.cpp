@@ -38,7 +38,29 @@ TEST(ModelsList, ListsConfiguredProvidersAndIsAdvertised) {
     EXPECT_EQ(models[0].at("id").as_string(), "llama3.1");
     EXPECT_EQ(models[0].at("provider").as_string(), "ollama");
     EXPECT_EQ(models[0].at("contextWindow").as_int64(), 131072);
-    EXPECT_TRUE(models[0].at("configured").as_bool());
+    EXPECT_FALSE(models[0].as_object().contains("configured"));  // not in the schema's ModelChoice
+    EXPECT_TRUE(models[0].at("available").as_bool());            // loopback: no key needed
+}
+
+// What the 2026.9.6 CLI's `openclaw models list` sends: view + includeDetails.
+TEST(ModelsList, PublishedModelCatalogParams) {
+    GatewayOptions opts;
+    opts.env = {{"OPENAI_API_KEY", ""}, {"ANTHROPIC_API_KEY", ""}, {"OPENROUTER_API_KEY", ""}};
+    opts.config = R"({
+      models: { providers: { fake: { baseUrl: "http://127.0.0.1:9/v1", api: "openai-completions", apiKey: "k",
+                 models: [ { id: "fake-model" } ] } } },
+      agents: { defaults: { model: "fake/fake-model" } },
+    })";
+    GatewayProcess gw(opts);
+    auto c = connect_client(cli_opts(gw));
+    auto res = c->call("models.list", boost::json::object{{"view", "default"}, {"includeDetails", true}});
+    EXPECT_EQ(boost::json::serialize(res),
+              R"({"models":[{"id":"fake-model","name":"fake-model","provider":"fake","tags":["default"],)"
+              R"("available":true,"local":true}]})");
+    auto err = rpc_error([&] { c->call("models.list", boost::json::object{{"view", "nope"}}); });
+    EXPECT_EQ(err.code(), "INVALID_REQUEST");
+    err = rpc_error([&] { c->call("models.list", boost::json::object{{"preparedOnly", true}, {"refresh", true}}); });
+    EXPECT_EQ(err.code(), "INVALID_REQUEST");
 }
 
 TEST(UsageCost, ThirtyZeroDaysOnAFreshGatewayAndValidatedParams) {

@@ -212,6 +212,7 @@ TEST(SessionsChanged, SecondClientSeesEventsAndReadOnlyCannotPatch) {
     auto o = backend_opts(gw);
     o.scopes = std::vector<std::string>{"operator.read"};
     auto reader = connect_client(o);
+    EXPECT_EQ(json::serialize(call(*reader, "sessions.subscribe")), R"({"subscribed":true})");
 
     call(*admin, "sessions.patch", {{"key", "work"}, {"label", "W"}});
     auto ev = reader->wait_event("sessions.changed", kWait);
@@ -230,4 +231,78 @@ TEST(SessionsChanged, SecondClientSeesEventsAndReadOnlyCannotPatch) {
     EXPECT_EQ(err.code(), "FORBIDDEN");
     EXPECT_NE(err.message_text().find("operator.admin"), std::string::npos) << err.message_text();
     EXPECT_EQ(call(*admin, "sessions.list").at("totalCount").as_int64(), 0);
+}
+
+namespace {
+size_t count_events(client::GatewayClient& c, std::string_view name) {
+    // A round trip first: any event sent before the reply has arrived by then.
+    c.call("health", json::object{});
+    size_t n = 0;
+    for (const auto& f : c.take_buffered_events()) n += f.at("event").as_string() == name;
+    return n;
+}
+}  // namespace
+
+TEST(SessionsSubscribe, OnlySubscribersGetTargetedChangesWithoutSeq) {
+    GatewayProcess gw;
+    auto admin = connect_client(cli_opts(gw));
+    auto sub = connect_client(cli_opts(gw));
+    auto other = connect_client(cli_opts(gw));
+    EXPECT_EQ(json::serialize(call(*sub, "sessions.subscribe")), R"({"subscribed":true})");
+
+    call(*admin, "sessions.patch", {{"key", "work"}, {"label", "W"}});
+    auto ev = sub->wait_event("sessions.changed", kWait);
+    EXPECT_EQ(ev.at("payload").at("sessionKey"), "agent:main:work");
+    EXPECT_EQ(ev.at("payload").at("reason"), "patch");
+    EXPECT_FALSE(ev.contains("seq")) << json::serialize(ev);  // targeted: no frame seq
+    EXPECT_EQ(count_events(*other, "sessions.changed"), 0u);
+    EXPECT_EQ(count_events(*admin, "sessions.changed"), 0u);
+
+    // Unsubscribing stops them.
+    EXPECT_EQ(json::serialize(call(*sub, "sessions.unsubscribe")), R"({"subscribed":false})");
+    call(*admin, "sessions.patch", {{"key", "work"}, {"label", "W2"}});
+    EXPECT_EQ(count_events(*sub, "sessions.changed"), 0u);
+
+    // With sessions.list params the reply carries that listing too (2026.9.6), and subscribes.
+    auto res = call(*other, "sessions.subscribe", {{"limit", 5}, {"includeLastMessage", true}});
+    EXPECT_TRUE(res.at("subscribed").as_bool());
+    EXPECT_EQ(res.at("list").at("count").as_int64(), 1);
+    EXPECT_EQ(res.at("list").at("sessions").at(0).at("key"), "agent:main:work");
+    EXPECT_EQ(res.at("list").at("limitApplied").as_int64(), 5);
+    call(*admin, "sessions.delete", {{"key", "work"}});
+    EXPECT_EQ(other->wait_event("sessions.changed", kWait).at("payload").at("reason"), "delete");
+    EXPECT_NE(invalid_message(*other, "sessions.subscribe", {{"limit", 0}}).find("/limit"), std::string::npos);
+}
+
+TEST(SessionsDescribe, RowOrNull) {
+    GatewayProcess gw;
+    auto c = connect_client(cli_opts(gw));
+    EXPECT_EQ(json::serialize(call(*c, "sessions.describe", {{"key", "main"}})), R"({"session":null})");
+    call(*c, "sessions.patch", {{"key", "work"}, {"label", "W"}, {"thinkingLevel", "low"}});
+    auto row = call(*c, "sessions.describe", {{"key", "work"}, {"includeDerivedTitles", true}}).at("session");
+    ASSERT_TRUE(row.is_object()) << json::serialize(row);
+    EXPECT_EQ(row.at("key"), "agent:main:work");
+    EXPECT_EQ(row.at("kind"), "direct");
+    EXPECT_EQ(row.at("label"), "W");
+    EXPECT_EQ(row.at("thinkingLevel"), "low");
+    EXPECT_TRUE(row.at("updatedAt").is_int64());
+    EXPECT_EQ(row, call(*c, "sessions.list").at("sessions").at(0)) << "the same SessionRow as sessions.list";
+    // A bare key with agentId is that agent's; there is none.
+    EXPECT_TRUE(call(*c, "sessions.describe", {{"key", "work"}, {"agentId", "ops"}}).at("session").is_null());
+    EXPECT_EQ(invalid_message(*c, "sessions.describe", {{"key", "  "}}), "key required");
+    EXPECT_NE(invalid_message(*c, "sessions.describe", {}).find("key"), std::string::npos);
+}
+
+TEST(SessionsList, DefaultsAreTheDefaultAgentsPrimaryModel) {
+    GatewayOptions opts;
+    opts.env = {{"OPENAI_API_KEY", ""}, {"ANTHROPIC_API_KEY", ""}, {"OPENROUTER_API_KEY", ""}};
+    opts.config = R"({
+      models: { providers: { local: { baseUrl: "http://127.0.0.1:9/v1", api: "openai-completions",
+                 models: [ { id: "m1", contextWindow: 32000 } ] } } },
+      agents: { defaults: { model: "local/m1" } },
+    })";
+    GatewayProcess gw(opts);
+    auto c = connect_client(cli_opts(gw));
+    EXPECT_EQ(json::serialize(call(*c, "sessions.list").at("defaults")),
+              R"({"modelProvider":"local","model":"m1","contextTokens":32000})");
 }

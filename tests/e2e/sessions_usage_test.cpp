@@ -227,6 +227,7 @@ TEST(SessionsTransfer, ExportThenImportIntoAnotherKey) {
     mock.push_openai(MockStep::make_text("Saved."));
     GatewayProcess gw({.config = mock_config(mock)});
     auto c = connect_client(cli_opts(gw));
+    c->call("sessions.subscribe", json::object{});  // sessions.changed is sent to subscribers only
     chat(*c, "agent:main:main", "save y");
     const json::array original = history(*c, "agent:main:main");
     ASSERT_EQ(original.size(), 4u);

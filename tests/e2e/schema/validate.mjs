@@ -9,12 +9,13 @@
 // "fake/fake-model"}), connects a v4 client ([4,4], caps ["tool-events"]) and a v3 client ([3,3])
 // as gateway-client/backend operators with all 8 operator scopes, and on each:
 //   * calls health, status, system-presence, system-event (plain, then with presence fields so a
-//     `presence` event is broadcast), config.get, config.schema, logs.tail, an unknown method and
-//     a request without `method`;
+//     `presence` event is broadcast), config.get, config.schema, logs.tail, sessions.subscribe (so
+//     the targeted `sessions.changed` events reach it), an unknown method and a request without
+//     `method`;
 //   * chat traffic: chat.send "hi" → `chat` final; a tool-call run (the model calls `write`, then
 //     answers) → final; chat.history; a slow run aborted with chat.abort {sessionKey:"main"} →
 //     `chat` aborted; `agent` (two responses under one id: "accepted", then the final); agent.wait;
-//     sessions.list, sessions.preview, sessions.usage; a run whose provider answers 401 → `chat`
+//     sessions.list, sessions.describe, sessions.preview, sessions.usage; a run whose provider answers 401 → `chat`
 //     error.
 // Then it waits for a `tick`, sends SIGTERM and records the `shutdown` event. Every recorded server
 // frame is checked (see CHECKS in the summary): responses by the schema's <Method>Result/Response
@@ -200,6 +201,12 @@ const INLINE_RESULTS = {
         modelProvider: nullable({ type: "string" }), model: nullable({ type: "string" }), contextTokens: nullable(int0) } },
       sessions: { type: "array", items: { $ref: ref("SessionRow") } },
     },
+  }],
+  "sessions.subscribe": ["sessions.subscribe result (inline, methods.md §4.11: {subscribed, list?})", {
+    type: "object", required: ["subscribed"], properties: { subscribed: { type: "boolean" } },
+  }],
+  "sessions.describe": ["sessions.describe result (inline, methods.md §4.11: {session: SessionRow | null})", {
+    type: "object", required: ["session"], properties: { session: nullable({ $ref: ref("SessionRow") }) },
   }],
   "sessions.preview": ["sessions.preview result (inline, methods.md §4.5)", {
     type: "object", required: ["ts", "previews"],
@@ -455,6 +462,8 @@ function validateClient(c) {
           break;
         case "sessions.changed":
           check(SESSIONS_CHANGED, SESSIONS_CHANGED, fr.payload, label, p);
+          // Targeted at sessions.subscribe subscribers: no frame seq (methods.md §0.2).
+          fact("sessions.changed (targeted) has no seq", fr.seq === undefined, label, `seq=${fr.seq}`);
           break;
         default:
           record(`other events (not validated beyond EventFrame)`).notes.includes(fr.event) ||
@@ -473,6 +482,8 @@ async function exercise(c, token) {
     // With presence fields the reported entry joins the table and a `presence` event goes out.
     ["system-event", { text: "schema test", instanceId: "schema-test", host: "schema-host", mode: "backend", reason: "periodic" }],
     ["config.get", {}], ["config.schema", {}], ["logs.tail", { limit: 5 }],
+    // sessions.changed is targeted at subscribers (methods.md §4.11): subscribe to record them.
+    ["sessions.subscribe", {}],
   ]) {
     const res = await c.request(method, params);
     fact("called methods succeed", res.ok === true, `[v${c.protocol}] ${method}`, JSON.stringify(res.error));
@@ -540,6 +551,7 @@ async function exerciseChat(c) {
 
   // 6. Sessions.
   succeeded("sessions.list", await c.request("sessions.list", {}));
+  succeeded("sessions.describe", await c.request("sessions.describe", { key: "main" }));
   succeeded("sessions.preview", await c.request("sessions.preview", { keys: ["main"] }));
   succeeded("sessions.usage", await c.request("sessions.usage", {}));
 

@@ -106,8 +106,26 @@ TEST(Schema, UnknownKeysAreIgnoredNotInvalid) {
         logging: { level: 'info', consoleStyle: 'pretty' },
     })");
     EXPECT_TRUE(validate_config(cfg).empty());
-    EXPECT_EQ(ignored_keys(cfg), (std::vector<std::string>{"$schema", "agents", "models", "madeUp", "gateway.controlUi",
+    EXPECT_EQ(ignored_keys(cfg), (std::vector<std::string>{"$schema", "madeUp", "gateway.controlUi",
                                                            "gateway.auth.extra", "logging.consoleStyle"}));
+}
+
+TEST(Schema, ModelsAgentsAndSessionAreUsedDownToTheKeysPincerReads) {
+    const auto cfg = parse(R"({
+        models: { mode: 'merge', providers: { fake: { baseUrl: 'http://127.0.0.1:1/v1', api: 'openai-completions',
+                  apiKey: { source: 'env', id: 'K' }, headers: { 'x-a': 'b' }, authHeader: true,
+                  models: [ { id: 'm', contextWindow: 1000, compat: {} } ] } } },
+        agents: { defaults: { model: { primary: 'fake/m', fallbacks: [] }, workspace: '/w', thinkingDefault: 'low' },
+                  list: [ { id: 'a', model: 'fake/m', identity: { emoji: 'x' } } ] },
+        session: { mainKey: 'main', dmScope: 'main' },
+    })");
+    EXPECT_TRUE(validate_config(cfg).empty());
+    EXPECT_EQ(ignored_keys(cfg), (std::vector<std::string>{"models.mode", "models.providers.fake.authHeader",
+                                                           "agents.defaults.thinkingDefault", "session.dmScope"}));
+    const auto bad = validate_config(parse("{models: {providers: {p: {baseUrl: 1}}}, agents: {list: 'x'}}"));
+    ASSERT_EQ(bad.size(), 2u);
+    EXPECT_EQ(bad[0].path, "models.providers.p.baseUrl");
+    EXPECT_EQ(bad[1].path, "agents.list");
 }
 
 TEST(Schema, IssueHelpers) {

@@ -247,3 +247,39 @@ TEST_F(HandshakeTest, SlowConsumerLosesDroppableEventsAndIsClosedOnOthers) {
     EXPECT_EQ(slow->close_code, 1008);
     EXPECT_EQ(slow->close_reason, "slow consumer");
 }
+
+TEST_F(HandshakeTest, TargetedEventsGoOnlyToMatchingClientsWithoutSeq) {
+    auto a = open();
+    send(a, "connect", connect_params());
+    auto b = open();
+    send(b, "connect", connect_params());
+    auto noscope = open();
+    json::object p = connect_params();
+    p["scopes"] = json::array{};
+    send(noscope, "connect", p);
+    a->state.sessions_subscribed = true;
+    noscope->state.sessions_subscribed = true;
+    gateway_->broadcaster().broadcast("tick", json::object{{"ts", 1}});
+    const int64_t seq_a = a->last().at("seq").as_int64();
+    const size_t before_a = a->frames.size(), before_b = b->frames.size(), before_n = noscope->frames.size();
+    const auto subscribed = [](const dispatch::ConnState& st) { return st.sessions_subscribed; };
+    EXPECT_EQ(gateway_->broadcaster().send_targeted("sessions.changed", json::object{{"sessionKey", "k"}}, subscribed),
+              1u);
+    ASSERT_EQ(a->frames.size(), before_a + 1);
+    EXPECT_EQ(b->frames.size(), before_b);
+    EXPECT_EQ(noscope->frames.size(), before_n);  // sessions.changed needs operator.read
+    const auto ev = a->last();
+    EXPECT_EQ(ev.at("event").as_string(), "sessions.changed");
+    EXPECT_EQ(ev.at("payload").at("sessionKey").as_string(), "k");
+    EXPECT_FALSE(ev.contains("seq"));
+    // A targeted send does not use up a seq: the next broadcast continues the sequence.
+    gateway_->broadcaster().broadcast("tick", json::object{{"ts", 2}});
+    EXPECT_EQ(a->last().at("seq").as_int64(), seq_a + 1);
+    // Slow consumers: dropped when allowed, else closed.
+    a->buffered = 100ull << 20;
+    EXPECT_EQ(gateway_->broadcaster().send_targeted("sessions.changed", json::object{}, subscribed, true), 0u);
+    EXPECT_FALSE(a->closed);
+    gateway_->broadcaster().send_targeted("sessions.changed", json::object{}, subscribed);
+    EXPECT_TRUE(a->closed);
+    EXPECT_EQ(a->close_code, 1008);
+}

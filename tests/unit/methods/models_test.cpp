@@ -52,7 +52,7 @@ TEST(ModelsList, ConfiguredOpenAiCompatibleProviderListsExactlyItsModels) {
         "models":[{"id":"llama3.1","contextWindow":131072}]}}}})");
     EXPECT_EQ(json::value(list_models(cfg, {}, kNoEnv)),
               json::parse(R"({"models":[{"id":"llama3.1","name":"llama3.1","provider":"ollama",
-                  "contextWindow":131072,"configured":true}]})"));
+                  "contextWindow":131072,"available":true}]})"));
 }
 
 TEST(ModelsList, ConfiguredModelKeepsAllItsFields) {
@@ -63,7 +63,7 @@ TEST(ModelsList, ConfiguredModelKeepsAllItsFields) {
     EXPECT_EQ(json::value(list_models(cfg, {}, kNoEnv)),
               json::parse(R"({"models":[{"id":"m1","name":"Model One","provider":"local","contextWindow":32000,
                   "maxTokens":4096,"reasoning":true,"input":["text","image"],
-                  "cost":{"input":1.0,"output":2.5,"cacheRead":0.1,"cacheWrite":0.0},"configured":true}]})"));
+                  "cost":{"input":1.0,"output":2.5,"cacheRead":0.1,"cacheWrite":0.0},"available":false}]})"));
 }
 
 TEST(ModelsList, EnvKeyEnablesCatalogueWithPrices) {
@@ -77,7 +77,7 @@ TEST(ModelsList, EnvKeyEnablesCatalogueWithPrices) {
     ASSERT_NE(m, nullptr);
     EXPECT_EQ(json::value(*m), json::parse(R"({"id":"gpt-4o-mini","name":"GPT-4o mini","provider":"openai",
         "contextWindow":128000,"maxTokens":16384,"reasoning":false,"input":["text","image"],
-        "cost":{"input":0.15,"output":0.6,"cacheRead":0.075,"cacheWrite":0.0},"configured":false})"));
+        "cost":{"input":0.15,"output":0.6,"cacheRead":0.075,"cacheWrite":0.0},"tags":["default"],"available":true})"));
     EXPECT_EQ(find_entry(r, "openai", "o3")->at("reasoning"), json::value(true));
 
     auto both = list_models(json::object{}, {}, fake_env({{"OPENAI_API_KEY", "a"}, {"ANTHROPIC_API_KEY", "b"}}));
@@ -92,7 +92,8 @@ TEST(ModelsList, ProviderEntryWithoutModelsEnablesCatalogue) {
     auto r = list_models(cfg, {}, kNoEnv);
     EXPECT_GE(count_provider(r, "anthropic"), 4u);
     EXPECT_EQ(count_provider(r, "anthropic"), r.at("models").as_array().size());
-    for (const auto& v : r.at("models").as_array()) EXPECT_EQ(v.at("configured"), json::value(false));
+    // `configured` stays internal: the schema's ModelChoice is closed and has no such key.
+    for (const auto& v : r.at("models").as_array()) EXPECT_FALSE(v.as_object().contains("configured"));
 }
 
 TEST(ModelsList, ConfigOverridesCatalogueAndMerges) {
@@ -105,13 +106,11 @@ TEST(ModelsList, ConfigOverridesCatalogueAndMerges) {
     const json::object* m = find_entry(r, "openai", "gpt-4o");
     ASSERT_NE(m, nullptr);
     EXPECT_EQ(m->at("contextWindow"), json::value(64000));
-    EXPECT_EQ(m->at("configured"), json::value(true));
     EXPECT_EQ(m->at("name"), json::value("GPT-4o"));    // filled from the catalogue
     EXPECT_EQ(m->at("maxTokens"), json::value(16384));  // filled from the catalogue
     EXPECT_EQ(m->at("cost").at("output"), json::value(10.0));
     // The configured model comes first; other catalogue entries follow unconfigured.
     EXPECT_EQ(r.at("models").as_array().front().at("id"), json::value("gpt-4o"));
-    EXPECT_EQ(find_entry(r, "openai", "gpt-4.1")->at("configured"), json::value(false));
 }
 
 TEST(ModelsList, ProviderFilter) {
@@ -128,6 +127,53 @@ TEST(ModelsList, ProviderFilter) {
     EXPECT_EQ(count_provider(only, "anthropic"), count_provider(all, "anthropic"));
 
     EXPECT_EQ(json::value(list_models(cfg, json::object{{"provider", "nope"}}, env)), json::parse(R"({"models":[]})"));
+}
+
+TEST(ModelsList, ViewsTagsAvailabilityAndDetails) {
+    auto cfg = json::parse(R"({
+        "models":{"providers":{
+            "ollama":{"baseUrl":"http://localhost:11434/v1","api":"openai-completions","models":[{"id":"llama3.1"}]},
+            "remote":{"baseUrl":"https://llm.example/v1","api":"openai-completions","models":[{"id":"big"}]},
+            "openai":{"api":"openai-completions"}}},
+        "agents":{"defaults":{"model":{"primary":"ollama/llama3.1","fallbacks":["remote/big","openai/gpt-4o"]}},
+                  "list":[{"id":"main"},{"id":"ops","model":"openai/gpt-4o-mini"}]}})");
+    auto env = fake_env({{"OPENAI_API_KEY", "sk"}});
+    auto all = list_models(cfg, json::object{{"view", "all"}}, env);
+    EXPECT_EQ(json::value(all), json::value(list_models(cfg, {}, env)));  // default = all (no allowlist)
+    EXPECT_GT(count_provider(all, "openai"), 1u);
+    EXPECT_EQ(find_entry(all, "ollama", "llama3.1")->at("tags"), json::parse(R"(["default"])"));
+    EXPECT_EQ(find_entry(all, "remote", "big")->at("tags"), json::parse(R"(["fallback#1"])"));
+    EXPECT_EQ(find_entry(all, "openai", "gpt-4o")->at("tags"), json::parse(R"(["fallback#2"])"));
+    EXPECT_FALSE(find_entry(all, "openai", "gpt-4.1")->contains("tags"));
+    // Keyless loopback: available; a remote endpoint without a key: not.
+    EXPECT_EQ(find_entry(all, "ollama", "llama3.1")->at("available"), json::value(true));
+    EXPECT_EQ(find_entry(all, "remote", "big")->at("available"), json::value(false));
+    EXPECT_EQ(find_entry(all, "openai", "gpt-4.1")->at("available"), json::value(true));
+    EXPECT_FALSE(find_entry(all, "ollama", "llama3.1")->contains("local"));
+
+    // includeDetails adds `local` (the endpoint's host is this machine).
+    auto details = list_models(cfg, json::object{{"includeDetails", true}}, env);
+    EXPECT_EQ(find_entry(details, "ollama", "llama3.1")->at("local"), json::value(true));
+    EXPECT_EQ(find_entry(details, "remote", "big")->at("local"), json::value(false));
+    EXPECT_EQ(find_entry(details, "openai", "gpt-4o")->at("local"), json::value(false));
+
+    // configured / provider-config: the models.providers entries only.
+    for (const char* view : {"configured", "provider-config"}) {
+        auto r = list_models(cfg, json::object{{"view", view}}, env);
+        EXPECT_EQ(r.at("models").as_array().size(), 2u) << view;
+        EXPECT_NE(find_entry(r, "remote", "big"), nullptr) << view;
+    }
+    // With no configured model rows, `configured` falls back to everything; provider-config is empty.
+    auto bare = json::parse(R"({"models":{"providers":{"openai":{"api":"openai-completions"}}}})");
+    EXPECT_EQ(json::value(list_models(bare, json::object{{"view", "configured"}}, env)),
+              json::value(list_models(bare, json::object{{"view", "all"}}, env)));
+    EXPECT_EQ(json::value(list_models(bare, json::object{{"view", "provider-config"}}, env)),
+              json::parse(R"({"models":[]})"));
+
+    // agentId picks whose model chain is tagged.
+    auto ops = list_models(cfg, json::object{{"agentId", "ops"}}, env);
+    EXPECT_EQ(find_entry(ops, "openai", "gpt-4o-mini")->at("tags"), json::parse(R"(["default"])"));
+    EXPECT_FALSE(find_entry(ops, "ollama", "llama3.1")->contains("tags"));
 }
 
 TEST(ModelsFind, ConfigThenCatalogue) {
