@@ -7,7 +7,7 @@ JOBS        ?= $(shell nproc)
 ARGS        ?=
 FUZZ_SECONDS ?= 30
 
-.PHONY: all deps test-deps configure build run test unit e2e asan fuzz bench clean
+.PHONY: all deps test-deps configure build run test unit e2e asan fuzz bench bench-chat clean
 
 all: build
 
@@ -57,7 +57,13 @@ fuzz: test-deps
 bench: deps
 	cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release -DPINCER_TESTS=OFF
 	cmake --build build-release -j $(JOBS)
-	bash bench/run.sh build-release
+	PINCER_BIN=build-release/pincer LOADGEN_BIN=build-release/pincer_loadgen bash bench/run.sh
+
+## bench-chat: agent-runtime scenarios (fan-out, chat.history/sessions.list, 10-minute soak; SOAK_SECONDS=120 shortens it)
+bench-chat: deps
+	cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release -DPINCER_TESTS=OFF
+	cmake --build build-release -j $(JOBS)
+	bash bench/chat_bench.sh
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR) build-release
