@@ -1,11 +1,11 @@
 #include "dispatch/method_table.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <stdexcept>
 
 #include "core/scopes.hpp"
 #include "dispatch/loop.hpp"
-
-#include <spdlog/spdlog.h>
 
 namespace pincer::dispatch {
 
@@ -14,8 +14,8 @@ void MethodTable::add(MethodSpec spec) {
     if (spec.name.empty() || spec.scope.empty()) throw std::logic_error("method row needs a name and a scope");
     if (index_.contains(spec.name)) throw std::logic_error("duplicate method: " + spec.name);
     if (core::is_known_method(spec.name) && core::required_scope(spec.name) != spec.scope) {
-        throw std::logic_error("method " + spec.name + " declares scope " + spec.scope + " but the reference requires " +
-                               std::string(core::required_scope(spec.name)));
+        throw std::logic_error("method " + spec.name + " declares scope " + spec.scope +
+                               " but the reference requires " + std::string(core::required_scope(spec.name)));
     }
     auto row = std::make_unique<MethodSpec>(std::move(spec));
     if (row->flags & kAdvertise) advertised_.push_back(row->name);
@@ -25,14 +25,26 @@ void MethodTable::add(MethodSpec spec) {
 
 void MethodTable::freeze() { frozen_ = true; }
 
+void add_method(MethodTable& table, std::string name, std::string scope, ParamSchema params,
+                std::variant<SyncHandler, AsyncHandler> handler, uint32_t flags) {
+    MethodSpec spec;
+    spec.name = std::move(name);
+    spec.scope = std::move(scope);
+    spec.flags = flags;
+    spec.params = std::move(params);
+    spec.handler = std::move(handler);
+    table.add(std::move(spec));
+}
+
 MethodSpec* MethodTable::find(std::string_view name) {
     auto it = index_.find(name);
     return it == index_.end() ? nullptr : it->second;
 }
 
 void reply_from_pool(EventLoop& loop, Responder reply, std::string what, std::function<json::value()> work) {
-    reply_from_pool_then(loop, std::move(reply), std::move(what),
-                         [work = std::move(work)] { return PoolResult{work(), {}}; });
+    reply_from_pool_then(loop, std::move(reply), std::move(what), [work = std::move(work)] {
+        return PoolResult{work(), {}};
+    });
 }
 
 void reply_from_pool_then(EventLoop& loop, Responder reply, std::string what, std::function<PoolResult()> work) {

@@ -51,8 +51,8 @@ using SyncHandler = std::function<json::value(const CallView&)>;
 using AsyncHandler = std::function<void(const CallView&, Responder)>;
 
 enum MethodFlags : uint32_t {
-    kAdvertise = 1u << 0,           // listed in hello-ok.features.methods
-    kControlPlaneWrite = 1u << 1,   // counted against the control-plane write budget
+    kAdvertise = 1u << 0,          // listed in hello-ok.features.methods
+    kControlPlaneWrite = 1u << 1,  // counted against the control-plane write budget
 };
 
 struct MethodStats {
@@ -88,6 +88,10 @@ private:
     std::vector<std::string> advertised_;
     bool frozen_ = false;
 };
+
+/// Adds one row: the common case of MethodTable::add without spelling out a MethodSpec.
+void add_method(MethodTable& table, std::string name, std::string scope, ParamSchema params,
+                std::variant<SyncHandler, AsyncHandler> handler, uint32_t flags = kAdvertise);
 
 /// Runs `work` on the blocking pool and replies with its result on the network thread. `work`
 /// may throw core::RpcException (sent as is) or any std::exception (logged, sent as a generic

@@ -14,6 +14,7 @@ namespace pincer::methods {
 namespace {
 
 using core::throw_invalid;
+using dispatch::add_method;
 using dispatch::AsyncHandler;
 using dispatch::CallView;
 using dispatch::ParamSchema;
@@ -22,17 +23,6 @@ using dispatch::Responder;
 /// Largest image passed to a provider (the reference rejects bigger ones).
 constexpr size_t kMaxImageBytes = 6 * 1024 * 1024;
 constexpr size_t kMaxInjectLabel = 100;
-
-void add_method(dispatch::MethodTable& table, std::string name, std::string scope, ParamSchema params,
-                AsyncHandler handler, uint32_t flags = dispatch::kAdvertise) {
-    dispatch::MethodSpec spec;
-    spec.name = std::move(name);
-    spec.scope = std::move(scope);
-    spec.flags = flags;
-    spec.params = std::move(params);
-    spec.handler = std::move(handler);
-    table.add(std::move(spec));
-}
 
 bool has_scope(const dispatch::ConnState& c, std::string_view scope) {
     for (const auto& s : c.scopes)

@@ -229,16 +229,6 @@ std::string required_key(const json::object& p) {
     return canonical_session_key(key);
 }
 
-void add_spec(dispatch::MethodTable& table, std::string name, std::string scope, dispatch::ParamSchema params,
-              dispatch::AsyncHandler handler) {
-    dispatch::MethodSpec spec;
-    spec.name = std::move(name);
-    spec.scope = std::move(scope);
-    spec.params = std::move(params);
-    spec.handler = std::move(handler);
-    table.add(std::move(spec));
-}
-
 }  // namespace
 
 void broadcast_sessions_changed(dispatch::Gateway& gateway, const json::object& payload) {
@@ -302,32 +292,34 @@ void register_sessions(dispatch::MethodTable& table, dispatch::Gateway& gateway,
     using dispatch::ParamSchema;
     using dispatch::Responder;
 
-    add_spec(table, "sessions.list", "operator.read", list_params(),
-             AsyncHandler([&gateway, &sessions, &transcripts, &config](const CallView& call, Responder reply) {
-                 const int64_t now = gateway.clock().now_ms();
-                 dispatch::reply_from_pool(
-                     gateway.loop(), std::move(reply), "sessions.list",
-                     [&sessions, &transcripts, &config, p = call.params, now, path = store_path(gateway)] {
-                         return json::value(
-                             build_list(sessions, transcripts, p, now, path, session_defaults(load_config(config))));
-                     });
-             }));
+    dispatch::add_method(
+        table, "sessions.list", "operator.read", list_params(),
+        AsyncHandler([&gateway, &sessions, &transcripts, &config](const CallView& call, Responder reply) {
+            const int64_t now = gateway.clock().now_ms();
+            dispatch::reply_from_pool(
+                gateway.loop(), std::move(reply), "sessions.list",
+                [&sessions, &transcripts, &config, p = call.params, now, path = store_path(gateway)] {
+                    return json::value(
+                        build_list(sessions, transcripts, p, now, path, session_defaults(load_config(config))));
+                });
+        }));
 
     // The reference (2026.9.6 sessions-subscriptions.ts): subscribe first, so changes during the
     // read arrive as events; `{}` → {subscribed}, other (sessions.list) params → {subscribed, list}.
-    add_spec(table, "sessions.subscribe", "operator.read", list_params(),
-             AsyncHandler([&gateway, &sessions, &transcripts, &config](const CallView& call, Responder reply) {
-                 const bool subscribed = set_subscribed(gateway, call.conn, true);
-                 if (!subscribed || call.params.empty()) return reply.ok(json::object{{"subscribed", subscribed}});
-                 const int64_t now = gateway.clock().now_ms();
-                 dispatch::reply_from_pool(
-                     gateway.loop(), std::move(reply), "sessions.subscribe",
-                     [&sessions, &transcripts, &config, p = call.params, now, path = store_path(gateway)] {
-                         json::object list =
-                             build_list(sessions, transcripts, p, now, path, session_defaults(load_config(config)));
-                         return json::value(json::object{{"subscribed", true}, {"list", std::move(list)}});
-                     });
-             }));
+    dispatch::add_method(
+        table, "sessions.subscribe", "operator.read", list_params(),
+        AsyncHandler([&gateway, &sessions, &transcripts, &config](const CallView& call, Responder reply) {
+            const bool subscribed = set_subscribed(gateway, call.conn, true);
+            if (!subscribed || call.params.empty()) return reply.ok(json::object{{"subscribed", subscribed}});
+            const int64_t now = gateway.clock().now_ms();
+            dispatch::reply_from_pool(
+                gateway.loop(), std::move(reply), "sessions.subscribe",
+                [&sessions, &transcripts, &config, p = call.params, now, path = store_path(gateway)] {
+                    json::object list =
+                        build_list(sessions, transcripts, p, now, path, session_defaults(load_config(config)));
+                    return json::value(json::object{{"subscribed", true}, {"list", std::move(list)}});
+                });
+        }));
 
     // 5.x (methods.md §4.11); 2026.9.6 dropped it from its method list, so it is callable but not
     // advertised (the pinned v4 schema does not know it).
@@ -344,48 +336,50 @@ void register_sessions(dispatch::MethodTable& table, dispatch::Gateway& gateway,
         table.add(std::move(spec));
     }
 
-    add_spec(table, "sessions.describe", "operator.read",
-             ParamSchema()
-                 .string("key", true)
-                 .string("agentId")
-                 .boolean("includeDerivedTitles")
-                 .boolean("includeLastMessage"),
-             AsyncHandler([&gateway, &sessions, &transcripts](const CallView& call, Responder reply) {
-                 const std::string raw = trim(dispatch::param_string(call.params, "key"));
-                 if (raw.empty()) return reply.fail(core::RpcError::invalid("key required"));
-                 // A bare key with agentId belongs to that agent (`main` → agent:<id>:main).
-                 const std::string agent = trim(dispatch::param_string(call.params, "agentId"));
-                 const std::string bare = lower(raw);
-                 const std::string key = !agent.empty() && !bare.starts_with("agent:") && !is_special_key(bare)
-                                             ? "agent:" + normalize_agent_id(agent) + ":" + bare
-                                             : canonical_session_key(raw);
-                 const bool titles = dispatch::param_bool(call.params, "includeDerivedTitles").value_or(false);
-                 const bool last = dispatch::param_bool(call.params, "includeLastMessage").value_or(false);
-                 dispatch::reply_from_pool(gateway.loop(), std::move(reply), "sessions.describe",
-                                           [&sessions, &transcripts, key, titles, last] {
-                                               auto e = sessions.get(key);
-                                               if (!e) return json::value(json::object{{"session", nullptr}});
-                                               json::object row = session_row(*e);
-                                               if (titles || last)
-                                                   add_list_extras(transcripts, e->session_id, titles, last, row);
-                                               return json::value(json::object{{"session", std::move(row)}});
-                                           });
-             }));
+    dispatch::add_method(
+        table, "sessions.describe", "operator.read",
+        ParamSchema()
+            .string("key", true)
+            .string("agentId")
+            .boolean("includeDerivedTitles")
+            .boolean("includeLastMessage"),
+        AsyncHandler([&gateway, &sessions, &transcripts](const CallView& call, Responder reply) {
+            const std::string raw = trim(dispatch::param_string(call.params, "key"));
+            if (raw.empty()) return reply.fail(core::RpcError::invalid("key required"));
+            // A bare key with agentId belongs to that agent (`main` → agent:<id>:main).
+            const std::string agent = trim(dispatch::param_string(call.params, "agentId"));
+            const std::string bare = lower(raw);
+            const std::string key = !agent.empty() && !bare.starts_with("agent:") && !is_special_key(bare)
+                                        ? "agent:" + normalize_agent_id(agent) + ":" + bare
+                                        : canonical_session_key(raw);
+            const bool titles = dispatch::param_bool(call.params, "includeDerivedTitles").value_or(false);
+            const bool last = dispatch::param_bool(call.params, "includeLastMessage").value_or(false);
+            dispatch::reply_from_pool(gateway.loop(), std::move(reply), "sessions.describe",
+                                      [&sessions, &transcripts, key, titles, last] {
+                                          auto e = sessions.get(key);
+                                          if (!e) return json::value(json::object{{"session", nullptr}});
+                                          json::object row = session_row(*e);
+                                          if (titles || last)
+                                              add_list_extras(transcripts, e->session_id, titles, last, row);
+                                          return json::value(json::object{{"session", std::move(row)}});
+                                      });
+        }));
 
-    add_spec(table, "sessions.get", "operator.read", ParamSchema().string("key").string("sessionKey"),
-             AsyncHandler([&gateway, &sessions](const CallView& call, Responder reply) {
-                 std::string raw = dispatch::param_string(call.params, "key");
-                 if (trim(raw).empty()) raw = dispatch::param_string(call.params, "sessionKey");
-                 if (trim(raw).empty()) return reply.fail(core::RpcError::invalid("key is required"));
-                 dispatch::reply_from_pool(
-                     gateway.loop(), std::move(reply), "sessions.get", [&sessions, key = canonical_session_key(raw)] {
-                         auto e = sessions.get(key);
-                         if (!e) throw_invalid("session not found: " + key);
-                         return json::value(json::object{{"key", key}, {"entry", storage::session_entry_json(*e)}});
-                     });
-             }));
+    dispatch::add_method(
+        table, "sessions.get", "operator.read", ParamSchema().string("key").string("sessionKey"),
+        AsyncHandler([&gateway, &sessions](const CallView& call, Responder reply) {
+            std::string raw = dispatch::param_string(call.params, "key");
+            if (trim(raw).empty()) raw = dispatch::param_string(call.params, "sessionKey");
+            if (trim(raw).empty()) return reply.fail(core::RpcError::invalid("key is required"));
+            dispatch::reply_from_pool(
+                gateway.loop(), std::move(reply), "sessions.get", [&sessions, key = canonical_session_key(raw)] {
+                    auto e = sessions.get(key);
+                    if (!e) throw_invalid("session not found: " + key);
+                    return json::value(json::object{{"key", key}, {"entry", storage::session_entry_json(*e)}});
+                });
+        }));
 
-    add_spec(
+    dispatch::add_method(
         table, "sessions.resolve", "operator.read",
         ParamSchema()
             .string("key")
@@ -432,80 +426,82 @@ void register_sessions(dispatch::MethodTable& table, dispatch::Gateway& gateway,
             });
         }));
 
-    add_spec(table, "sessions.patch", "operator.admin", ParamSchema().string("key", true),
-             AsyncHandler([&gateway, &sessions](const CallView& call, Responder reply) {
-                 std::string key;
-                 try {
-                     key = required_key(call.params);
-                 } catch (const core::RpcException& e) {
-                     return reply.fail(e.error);
-                 }
-                 dispatch::reply_from_pool_then(
-                     gateway.loop(), std::move(reply), "sessions.patch",
-                     [&gateway, &sessions, key, p = call.params, path = store_path(gateway)] {
-                         auto cur = sessions.get(key);
-                         json::object patch = build_session_patch(p, key, cur);
-                         const int64_t now = gateway.clock().now_ms();
-                         std::optional<storage::SessionEntry> e;
-                         try {
-                             if (!cur && !storage::agent_id_from_key(key)) {
-                                 // `global` / `unknown`: the store needs an agent for them.
-                                 storage::SessionEntry fresh;
-                                 fresh.key = key;
-                                 fresh.agent_id = "main";
-                                 fresh.session_id = util::uuid_v4();
-                                 fresh.created_at_ms = fresh.updated_at_ms = now;
-                                 sessions.upsert(fresh);
-                             }
-                             e = sessions.patch(key, patch, now, util::uuid_v4());
-                         } catch (const storage::LabelInUse& err) {
-                             throw_invalid(err.what());
-                         }
-                         json::object res{
-                             {"ok", true}, {"path", path}, {"key", key}, {"entry", storage::session_entry_json(*e)}};
-                         json::object resolved;
-                         const json::value* prov = e->fields.if_contains("providerOverride");
-                         const json::value* model = e->fields.if_contains("modelOverride");
-                         if (!prov) prov = e->fields.if_contains("modelProvider");
-                         if (!model) model = e->fields.if_contains("model");
-                         resolved["modelProvider"] = prov ? *prov : json::value(nullptr);
-                         resolved["model"] = model ? *model : json::value(nullptr);
-                         res["resolved"] = std::move(resolved);
-                         return dispatch::PoolResult{std::move(res),
-                                                     broadcast_after(gateway, changed_event(key, "patch", now, &*e))};
-                     });
-             }));
+    dispatch::add_method(
+        table, "sessions.patch", "operator.admin", ParamSchema().string("key", true),
+        AsyncHandler([&gateway, &sessions](const CallView& call, Responder reply) {
+            std::string key;
+            try {
+                key = required_key(call.params);
+            } catch (const core::RpcException& e) {
+                return reply.fail(e.error);
+            }
+            dispatch::reply_from_pool_then(
+                gateway.loop(), std::move(reply), "sessions.patch",
+                [&gateway, &sessions, key, p = call.params, path = store_path(gateway)] {
+                    auto cur = sessions.get(key);
+                    json::object patch = build_session_patch(p, key, cur);
+                    const int64_t now = gateway.clock().now_ms();
+                    std::optional<storage::SessionEntry> e;
+                    try {
+                        if (!cur && !storage::agent_id_from_key(key)) {
+                            // `global` / `unknown`: the store needs an agent for them.
+                            storage::SessionEntry fresh;
+                            fresh.key = key;
+                            fresh.agent_id = "main";
+                            fresh.session_id = util::uuid_v4();
+                            fresh.created_at_ms = fresh.updated_at_ms = now;
+                            sessions.upsert(fresh);
+                        }
+                        e = sessions.patch(key, patch, now, util::uuid_v4());
+                    } catch (const storage::LabelInUse& err) {
+                        throw_invalid(err.what());
+                    }
+                    json::object res{
+                        {"ok", true}, {"path", path}, {"key", key}, {"entry", storage::session_entry_json(*e)}};
+                    json::object resolved;
+                    const json::value* prov = e->fields.if_contains("providerOverride");
+                    const json::value* model = e->fields.if_contains("modelOverride");
+                    if (!prov) prov = e->fields.if_contains("modelProvider");
+                    if (!model) model = e->fields.if_contains("model");
+                    resolved["modelProvider"] = prov ? *prov : json::value(nullptr);
+                    resolved["model"] = model ? *model : json::value(nullptr);
+                    res["resolved"] = std::move(resolved);
+                    return dispatch::PoolResult{std::move(res),
+                                                broadcast_after(gateway, changed_event(key, "patch", now, &*e))};
+                });
+        }));
 
-    add_spec(table, "sessions.reset", "operator.admin",
-             ParamSchema().string("key", true).enumeration("reason", {"new", "reset"}),
-             AsyncHandler([&gateway, &sessions](const CallView& call, Responder reply) {
-                 std::string key;
-                 try {
-                     key = required_key(call.params);
-                 } catch (const core::RpcException& e) {
-                     return reply.fail(e.error);
-                 }
-                 std::string reason = dispatch::param_string(call.params, "reason", "reset");
-                 dispatch::reply_from_pool_then(
-                     gateway.loop(), std::move(reply), "sessions.reset", [&gateway, &sessions, key, reason] {
-                         const int64_t now = gateway.clock().now_ms();
-                         const std::string sid = util::uuid_v4();
-                         auto e = sessions.reset(key, sid, now);
-                         if (!e) {  // resetting a session that does not exist yet starts it
-                             e = sessions.patch(key,
-                                                json::object{{"sessionStartedAt", now},
-                                                             {"systemSent", false},
-                                                             {"abortedLastRun", false},
-                                                             {"totalTokensFresh", true}},
-                                                now, sid);
-                         }
-                         json::object res{{"ok", true}, {"key", key}, {"entry", storage::session_entry_json(*e)}};
-                         return dispatch::PoolResult{std::move(res),
-                                                     broadcast_after(gateway, changed_event(key, reason, now, &*e))};
-                     });
-             }));
+    dispatch::add_method(
+        table, "sessions.reset", "operator.admin",
+        ParamSchema().string("key", true).enumeration("reason", {"new", "reset"}),
+        AsyncHandler([&gateway, &sessions](const CallView& call, Responder reply) {
+            std::string key;
+            try {
+                key = required_key(call.params);
+            } catch (const core::RpcException& e) {
+                return reply.fail(e.error);
+            }
+            std::string reason = dispatch::param_string(call.params, "reason", "reset");
+            dispatch::reply_from_pool_then(
+                gateway.loop(), std::move(reply), "sessions.reset", [&gateway, &sessions, key, reason] {
+                    const int64_t now = gateway.clock().now_ms();
+                    const std::string sid = util::uuid_v4();
+                    auto e = sessions.reset(key, sid, now);
+                    if (!e) {  // resetting a session that does not exist yet starts it
+                        e = sessions.patch(key,
+                                           json::object{{"sessionStartedAt", now},
+                                                        {"systemSent", false},
+                                                        {"abortedLastRun", false},
+                                                        {"totalTokensFresh", true}},
+                                           now, sid);
+                    }
+                    json::object res{{"ok", true}, {"key", key}, {"entry", storage::session_entry_json(*e)}};
+                    return dispatch::PoolResult{std::move(res),
+                                                broadcast_after(gateway, changed_event(key, reason, now, &*e))};
+                });
+        }));
 
-    add_spec(
+    dispatch::add_method(
         table, "sessions.delete", "operator.admin",
         ParamSchema().string("key", true).boolean("deleteTranscript").boolean("emitLifecycleHooks"),
         AsyncHandler([&gateway, &sessions, &transcripts](const CallView& call, Responder reply) {
@@ -535,31 +531,32 @@ void register_sessions(dispatch::MethodTable& table, dispatch::Gateway& gateway,
                 });
         }));
 
-    add_spec(table, "sessions.preview", "operator.read",
-             ParamSchema().array("keys", true).integer("limit", 1).integer("maxChars", 20),
-             AsyncHandler([&gateway, &sessions, &transcripts](const CallView& call, Responder reply) {
-                 const json::array& arr = call.params.at("keys").get_array();
-                 if (arr.empty()) return reply.fail(core::RpcError::invalid("invalid keys: must not be empty"));
-                 std::vector<std::string> keys;
-                 for (const auto& k : arr) {
-                     if (keys.size() == kPreviewMaxKeys) break;
-                     if (!k.is_string()) return reply.fail(core::RpcError::invalid("invalid keys: must be strings"));
-                     keys.emplace_back(core::sv(k.get_string()));
-                 }
-                 const auto limit = static_cast<size_t>(
-                     std::min(dispatch::param_int(call.params, "limit").value_or(12), kPreviewMaxLimit));
-                 const auto max_chars = static_cast<size_t>(
-                     std::min(dispatch::param_int(call.params, "maxChars").value_or(240), kPreviewMaxChars));
-                 const int64_t now = gateway.clock().now_ms();
-                 dispatch::reply_from_pool(
-                     gateway.loop(), std::move(reply), "sessions.preview",
-                     [&sessions, &transcripts, keys, limit, max_chars, now] {
-                         json::array previews;
-                         for (const auto& k : keys)
-                             previews.emplace_back(session_preview(sessions, transcripts, k, limit, max_chars));
-                         return json::value(json::object{{"ts", now}, {"previews", std::move(previews)}});
-                     });
-             }));
+    dispatch::add_method(
+        table, "sessions.preview", "operator.read",
+        ParamSchema().array("keys", true).integer("limit", 1).integer("maxChars", 20),
+        AsyncHandler([&gateway, &sessions, &transcripts](const CallView& call, Responder reply) {
+            const json::array& arr = call.params.at("keys").get_array();
+            if (arr.empty()) return reply.fail(core::RpcError::invalid("invalid keys: must not be empty"));
+            std::vector<std::string> keys;
+            for (const auto& k : arr) {
+                if (keys.size() == kPreviewMaxKeys) break;
+                if (!k.is_string()) return reply.fail(core::RpcError::invalid("invalid keys: must be strings"));
+                keys.emplace_back(core::sv(k.get_string()));
+            }
+            const auto limit =
+                static_cast<size_t>(std::min(dispatch::param_int(call.params, "limit").value_or(12), kPreviewMaxLimit));
+            const auto max_chars = static_cast<size_t>(
+                std::min(dispatch::param_int(call.params, "maxChars").value_or(240), kPreviewMaxChars));
+            const int64_t now = gateway.clock().now_ms();
+            dispatch::reply_from_pool(
+                gateway.loop(), std::move(reply), "sessions.preview",
+                [&sessions, &transcripts, keys, limit, max_chars, now] {
+                    json::array previews;
+                    for (const auto& k : keys)
+                        previews.emplace_back(session_preview(sessions, transcripts, k, limit, max_chars));
+                    return json::value(json::object{{"ts", now}, {"previews", std::move(previews)}});
+                });
+        }));
 }
 
 }  // namespace pincer::methods

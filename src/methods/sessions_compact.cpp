@@ -271,13 +271,10 @@ private:
 }  // namespace
 
 void register_sessions_compact(dispatch::MethodTable& table, ChatRuntime& runtime) {
-    dispatch::MethodSpec spec;
-    spec.name = "sessions.compact";
-    spec.scope = "operator.admin";
-    spec.params = dispatch::ParamSchema().string("key", true).integer("maxLines", 1);
-    spec.handler = dispatch::AsyncHandler(
-        [m = std::make_shared<CompactMethod>(runtime)](const CallView& c, Responder r) { (*m)(c, std::move(r)); });
-    table.add(std::move(spec));
+    dispatch::add_method(table, "sessions.compact", "operator.admin",
+                         dispatch::ParamSchema().string("key", true).integer("maxLines", 1),
+                         dispatch::AsyncHandler([m = std::make_shared<CompactMethod>(runtime)](
+                                                    const CallView& c, Responder r) { (*m)(c, std::move(r)); }));
 }
 
 }  // namespace pincer::methods
