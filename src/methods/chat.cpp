@@ -3,6 +3,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "core/error.hpp"
+#include "core/scopes.hpp"
 #include "dispatch/loop.hpp"
 #include "methods/agents.hpp"
 #include "methods/sessions.hpp"
@@ -23,12 +24,6 @@ using dispatch::Responder;
 /// Largest image passed to a provider (the reference rejects bigger ones).
 constexpr size_t kMaxImageBytes = 6 * 1024 * 1024;
 constexpr size_t kMaxInjectLabel = 100;
-
-bool has_scope(const dispatch::ConnState& c, std::string_view scope) {
-    for (const auto& s : c.scopes)
-        if (s == scope || s == "operator.admin") return true;
-    return false;
-}
 
 /// The reference's message hygiene: NUL refused, other control characters except TAB/LF/CR dropped.
 std::string clean_message(std::string_view raw, std::string_view field) {
@@ -165,11 +160,11 @@ public:
         const auto& p = call.params;
         for (std::string_view f :
              {"originatingChannel", "originatingTo", "originatingAccountId", "originatingThreadId"}) {
-            if (p.contains(f) && !has_scope(call.conn, "operator.admin"))
+            if (p.contains(f) && !core::scope_satisfied(call.conn.scopes, "operator.admin"))
                 throw_invalid("originating route fields require admin scope");
         }
         for (std::string_view f : {"systemInputProvenance", "systemProvenanceReceipt"}) {
-            if (p.contains(f) && !has_scope(call.conn, "operator.admin"))
+            if (p.contains(f) && !core::scope_satisfied(call.conn.scopes, "operator.admin"))
                 throw_invalid("system provenance fields require admin scope");
         }
         RunRequest r;

@@ -653,3 +653,19 @@ TEST(Chat, ThinkingLevelReachesAnthropic) {
     EXPECT_EQ(blocks.at(0).at("type"), "thinking");
     EXPECT_FALSE(blocks.at(0).as_object().contains("thinkingSignature")) << "signatures are not shown";
 }
+
+TEST(Chat, RouteAndProvenanceFieldsNeedAdmin) {
+    GatewayProcess gw;
+    auto o = backend_opts(gw);
+    o.scopes = std::vector<std::string>{"operator.read", "operator.write"};
+    auto c = connect_client(o);
+    auto route = rpc_error([&] {
+        c->call("chat.send", json::object{{"message", "x"}, {"originatingChannel", "slack"}});
+    });
+    EXPECT_EQ(route.code(), "INVALID_REQUEST");
+    EXPECT_EQ(route.message_text(), "originating route fields require admin scope");
+    auto prov = rpc_error([&] {
+        c->call("chat.send", json::object{{"message", "x"}, {"systemProvenanceReceipt", "r"}});
+    });
+    EXPECT_EQ(prov.message_text(), "system provenance fields require admin scope");
+}
